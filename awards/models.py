@@ -1,0 +1,1 @@
+"""Award categories, batches, nominations and certificates (the awards issue builds them)."""

@@ -1,0 +1,11 @@
+"""The Celery application; configuration comes from the ``CELERY_*`` Django settings."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("podium")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .health import healthz
+from .problems import PROBLEM_CONTENT_TYPE, problem
+
+urlpatterns = [
+    path("", include("events.urls")),
+    path("api/v1/", include("events.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+]
+
+
+def _api_problem(request: HttpRequest, status: int, code: str, title: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code=status, code=code, title=title, detail=title),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_problem(request, 404, "not_found", "Not found.")
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_problem(request, 500, "server_error", "Server error.")
+    return render(request, "500.html", status=500)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_problem(request, 400, "invalid", "Bad request.")
+    return HttpResponse("Bad request.", status=400, content_type="text/plain")

@@ -1,0 +1,232 @@
+"""Shapes of the events API (API.md): what comes in and what goes out."""
+
+import re
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Event, Registration, Session, validate_reminder_offsets
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+
+
+def no_control_characters(value: str) -> None:
+    """Rejects line breaks and other control characters (they end up in mail headers)."""
+    if _CONTROL_CHARACTERS.search(value):
+        raise serializers.ValidationError(_("Line breaks and control characters are not allowed."))
+
+
+class VenueSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    address = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        validators=[no_control_characters],
+    )
+
+
+class SessionOutputSerializer(serializers.ModelSerializer):
+    venue = serializers.SerializerMethodField()
+    seats_left = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "title",
+            "description",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "venue",
+            "capacity",
+            "seats_left",
+            "waitlist_enabled",
+            "status",
+        ]
+
+    @extend_schema_field(VenueSerializer(allow_null=True))
+    def get_venue(self, session: Session) -> dict[str, str] | None:
+        venue = session.venue or session.event.venue
+        if venue is None:
+            return None
+        return {"name": venue.name, "address": venue.address}
+
+
+class EventOutputSerializer(serializers.ModelSerializer):
+    venue = VenueSerializer(allow_null=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "slug",
+            "title",
+            "description",
+            "status",
+            "timezone",
+            "starts_on",
+            "ends_on",
+            "venue",
+            "registration_opens_at",
+            "registration_closes_at",
+            "reminder_offsets",
+        ]
+
+
+class EventDetailOutputSerializer(EventOutputSerializer):
+    sessions = SessionOutputSerializer(many=True)
+
+    class Meta(EventOutputSerializer.Meta):
+        fields = [*EventOutputSerializer.Meta.fields, "sessions"]
+
+
+class EventInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=100)
+    title = serializers.CharField(max_length=200, validators=[no_control_characters])
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    venue = VenueSerializer(required=False, allow_null=True)
+    registration_opens_at = serializers.DateTimeField(required=False, allow_null=True)
+    registration_closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    reminder_offsets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=86400),
+        required=False,
+        max_length=10,
+    )
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError(_("Not a known time zone."))
+        return value
+
+    def validate_reminder_offsets(self, value: list[int]) -> list[int]:
+        try:
+            validate_reminder_offsets(value)
+        except Exception as exc:
+            raise serializers.ValidationError(str(_("Give distinct minutes."))) from exc
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance: Event | None = self.instance
+        starts_on = attrs.get("starts_on", getattr(instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(instance, "ends_on", None))
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError({"ends_on": [_("The event cannot end before it starts.")]})
+        opens = attrs.get("registration_opens_at", getattr(instance, "registration_opens_at", None))
+        closes = attrs.get(
+            "registration_closes_at", getattr(instance, "registration_closes_at", None)
+        )
+        if opens and closes and closes <= opens:
+            raise serializers.ValidationError(
+                {"registration_closes_at": [_("Registration must close after it opens.")]}
+            )
+        return attrs
+
+
+class SessionInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, validators=[no_control_characters])
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    venue = VenueSerializer(required=False, allow_null=True)
+    capacity = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
+    waitlist_enabled = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance: Session | None = self.instance
+        starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
+        if starts_at and ends_at and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": [_("A session must end after it starts.")]})
+        return attrs
+
+
+class RegistrationInputSerializer(serializers.Serializer):
+    session = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    full_name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="",
+        validators=[no_control_characters],
+    )
+    organisation = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        validators=[no_control_characters],
+    )
+    language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
+
+
+class RegistrationFilterSerializer(serializers.Serializer):
+    session = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    status = serializers.ChoiceField(choices=Registration.Status.choices, required=False)
+    search = serializers.CharField(required=False, max_length=200, validators=[no_control_characters])
+
+
+class RegistrationOutputSerializer(serializers.ModelSerializer):
+    session = serializers.IntegerField(source="session_id", read_only=True)
+    waitlist_position = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Registration
+        fields = [
+            "code",
+            "session",
+            "full_name",
+            "email",
+            "status",
+            "waitlist_position",
+            "checked_in_at",
+            "created_at",
+            "language",
+        ]
+
+
+class RegistrationCreatedSerializer(RegistrationOutputSerializer):
+    token = serializers.CharField(read_only=True)
+
+    class Meta(RegistrationOutputSerializer.Meta):
+        fields = [*RegistrationOutputSerializer.Meta.fields, "token"]
+
+
+class RegistrationOrganiserSerializer(RegistrationOutputSerializer):
+    session_title = serializers.CharField(source="session.title", read_only=True)
+
+    class Meta(RegistrationOutputSerializer.Meta):
+        fields = [
+            *RegistrationOutputSerializer.Meta.fields,
+            "session_title",
+            "phone",
+            "organisation",
+            "cancelled_at",
+        ]
+
+
+class CheckInInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32, validators=[no_control_characters])
+
+
+class CheckInOutputSerializer(serializers.Serializer):
+    registration = RegistrationOutputSerializer()
+    checked_in_at = serializers.DateTimeField()
+    already_checked_in = serializers.BooleanField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type = serializers.CharField()
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )

@@ -1,0 +1,246 @@
+"""Thin API views: parse, call one service or selector, serialise (API.md)."""
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils.translation import get_language
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.pagination import PagePagination
+
+from .. import selectors, services
+from ..exports import registrations_csv
+from ..models import Registration
+from ..throttling import RegistrationRateThrottle
+from .serializers import (
+    LANGUAGE_CODES,
+    CheckInInputSerializer,
+    CheckInOutputSerializer,
+    EventDetailOutputSerializer,
+    EventInputSerializer,
+    EventOutputSerializer,
+    ProblemSerializer,
+    RegistrationCreatedSerializer,
+    RegistrationFilterSerializer,
+    RegistrationInputSerializer,
+    RegistrationOrganiserSerializer,
+    RegistrationOutputSerializer,
+    SessionInputSerializer,
+    SessionOutputSerializer,
+)
+
+
+def problems(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ProblemSerializer) for code in codes}
+
+
+class IsOrganiserUser(permissions.IsAuthenticated):
+    """A signed-in organiser (staff); which events are theirs is checked per event."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(super().has_permission(request, view) and request.user.is_staff)
+
+
+TOKEN_PARAMETER = OpenApiParameter(
+    "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+    description="The secret of the manage link.",
+)
+
+
+class EventListApi(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [IsOrganiserUser()] if self.request.method == "POST" else []
+
+    @extend_schema(responses={200: EventOutputSerializer(many=True)}, operation_id="events_list")
+    def get(self, request: Request) -> Response:
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.event_list_published(), request, view=self)
+        return paginator.get_paginated_response(EventOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=EventInputSerializer,
+        responses={201: EventDetailOutputSerializer, **problems(400, 401, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        data = EventInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.event_create(data=data.validated_data, organiser=request.user)
+        event = selectors.event_get_for_organiser(slug=event.slug, user=request.user)
+        return Response(EventDetailOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class EventDetailApi(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [IsOrganiserUser()] if self.request.method == "PATCH" else []
+
+    @extend_schema(responses={200: EventDetailOutputSerializer, **problems(404)})
+    def get(self, request: Request, slug: str) -> Response:
+        event = selectors.event_get_visible(slug=slug, user=request.user)
+        return Response(EventDetailOutputSerializer(event).data)
+
+    @extend_schema(
+        request=EventInputSerializer(partial=True),
+        responses={200: EventDetailOutputSerializer, **problems(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        data = EventInputSerializer(event, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.event_update(event=event, data=data.validated_data)
+        event = selectors.event_get_for_organiser(slug=event.slug, user=request.user)
+        return Response(EventDetailOutputSerializer(event).data)
+
+
+class EventSessionsApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=SessionInputSerializer,
+        responses={201: SessionOutputSerializer, **problems(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        data = SessionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = services.session_create(event=event, data=data.validated_data)
+        return Response(SessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=SessionInputSerializer(partial=True),
+        responses={200: SessionOutputSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, session_id: int) -> Response:
+        session = selectors.session_get_for_organiser(session_id=session_id, user=request.user)
+        data = SessionInputSerializer(session, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        session = services.session_update(session=session, data=data.validated_data)
+        return Response(SessionOutputSerializer(session).data)
+
+
+class SessionCancelApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(request=None, responses={200: SessionOutputSerializer, **problems(401, 403, 404)})
+    def post(self, request: Request, session_id: int) -> Response:
+        session = selectors.session_get_for_organiser(session_id=session_id, user=request.user)
+        session = services.session_cancel(session=session)
+        return Response(SessionOutputSerializer(session).data)
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets ``?format=csv`` through content negotiation; errors still render as JSON."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None) -> bytes:
+        return JSONRenderer().render(data)
+
+
+class EventRegistrationsApi(APIView):
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    def get_permissions(self) -> list[Any]:
+        return [IsOrganiserUser()] if self.request.method == "GET" else []
+
+    def get_throttles(self) -> list[Any]:
+        return [RegistrationRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("session", OpenApiTypes.INT, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                enum=Registration.Status.values,
+            ),
+            OpenApiParameter("search", OpenApiTypes.STR, OpenApiParameter.QUERY),
+            OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"]),
+        ],
+        responses={200: RegistrationOrganiserSerializer(many=True), **problems(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        filters = RegistrationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        registrations = selectors.registration_list_for_event(event=event, **filters.validated_data)
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(registrations_csv(registrations), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{event.slug}-registrations.csv"'
+            return response
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(registrations, request, view=self)
+        return paginator.get_paginated_response(RegistrationOrganiserSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=RegistrationInputSerializer,
+        responses={201: RegistrationCreatedSerializer, **problems(400, 404, 409, 429)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = RegistrationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        event = selectors.event_get_published(slug=slug)
+        session = selectors.session_get_for_registration(event=event, session_id=fields["session"])
+        language = fields.get("language") or (get_language() if get_language() in LANGUAGE_CODES else "en")
+        registration = services.registration_create(
+            session=session,
+            attendee=services.AttendeeData(
+                full_name=fields["full_name"],
+                email=fields["email"],
+                phone=fields["phone"],
+                organisation=fields["organisation"],
+                language=language,
+            ),
+        )
+        registration.waitlist_position = selectors.registration_waitlist_position(registration)
+        return Response(RegistrationCreatedSerializer(registration).data, status=status.HTTP_201_CREATED)
+
+
+class RegistrationApi(APIView):
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses={200: RegistrationOutputSerializer, **problems(404)})
+    def get(self, request: Request, code: str) -> Response:
+        registration = services.registration_get_by_token(code=code, token=request.query_params.get("token"))
+        registration.waitlist_position = selectors.registration_waitlist_position(registration)
+        return Response(RegistrationOutputSerializer(registration).data)
+
+
+class RegistrationCancelApi(APIView):
+    @extend_schema(
+        request=None, parameters=[TOKEN_PARAMETER], responses={200: RegistrationOutputSerializer, **problems(404)}
+    )
+    def post(self, request: Request, code: str) -> Response:
+        registration = services.registration_cancel(code=code, token=request.query_params.get("token"))
+        registration.waitlist_position = selectors.registration_waitlist_position(registration)
+        return Response(RegistrationOutputSerializer(registration).data)
+
+
+class CheckInApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=CheckInInputSerializer,
+        responses={200: CheckInOutputSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        data = CheckInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration, already = services.registration_check_in(event=event, code=data.validated_data["code"])
+        registration.waitlist_position = None
+        body = {
+            "registration": registration,
+            "checked_in_at": registration.checked_in_at,
+            "already_checked_in": already,
+        }
+        return Response(CheckInOutputSerializer(body).data)

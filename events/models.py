@@ -1,0 +1,334 @@
+"""Events, their venues and sessions, the people who register and their registrations.
+
+The invariants of DESIGN.md that live here are database constraints: a session's
+confirmed seats never exceed its capacity (1), one active registration per session and
+email in any letter case (2), a waiting list ordered by arrival (3), times in UTC (7).
+"""
+
+import secrets
+import zoneinfo
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+# Ticket codes: no 0/O, 1/I/L, so that a code read aloud at the door is unambiguous.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+
+
+def default_reminder_offsets() -> list[int]:
+    return [1440, 120]
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+
+
+def validate_reminder_offsets(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 60 * 24 * 60
+        for v in value
+    ):
+        raise ValidationError(
+            _("Reminder offsets are a list of minutes before a session, each 1 to 86400.")
+        )
+    if len(value) > 10 or len(set(value)) != len(value):
+        raise ValidationError(_("Give at most ten distinct reminder offsets."))
+
+
+def new_ticket_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class Venue(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def published(self) -> "EventQuerySet":
+        return self.filter(status=Event.Status.PUBLISHED)
+
+    def for_organiser(self, user: object) -> "EventQuerySet":
+        """Events the user organises; every event for a superuser, none for others."""
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(organisers=user)
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    venue = models.ForeignKey(
+        Venue,
+        verbose_name=_("venue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    registration_opens_at = models.DateTimeField(_("registration opens at"), null=True, blank=True)
+    registration_closes_at = models.DateTimeField(
+        _("registration closes at"), null=True, blank=True
+    )
+    reminder_offsets = models.JSONField(
+        _("reminder offsets (minutes before a session)"),
+        default=default_reminder_offsets,
+        validators=[validate_reminder_offsets],
+    )
+    organisers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("organisers"),
+        related_name="organised_events",
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["starts_on", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="event_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(registration_opens_at__isnull=True)
+                | Q(registration_closes_at__isnull=True)
+                | Q(registration_closes_at__gt=F("registration_opens_at")),
+                name="event_registration_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:event_detail", kwargs={"slug": self.slug})
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def registration_is_open(self, at: "timezone.datetime | None" = None) -> bool:
+        at = at or timezone.now()
+        if self.status != Event.Status.PUBLISHED:
+            return False
+        if self.registration_opens_at and at < self.registration_opens_at:
+            return False
+        return not (self.registration_closes_at and at >= self.registration_closes_at)
+
+
+class Session(models.Model):
+    class Kind(models.TextChoices):
+        CEREMONY = "ceremony", _("Ceremony")
+        TALK = "talk", _("Talk")
+        WORKSHOP = "workshop", _("Workshop")
+        SHOWCASE = "showcase", _("Showcase")
+        VISIT = "visit", _("Visit")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    venue = models.ForeignKey(
+        Venue,
+        verbose_name=_("venue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+    capacity = models.PositiveIntegerField(
+        _("capacity"), null=True, blank=True, help_text=_("Empty means unlimited.")
+    )
+    # Confirmed registrations, kept by conditional UPDATEs in events.services; the
+    # CHECK constraint below is the last line against overbooking.
+    seats_taken = models.PositiveIntegerField(_("seats taken"), default=0, editable=False)
+    # The last waiting-list ticket handed out; each waitlisted registration keeps its
+    # own number, so that the list is ordered by arrival without renumbering.
+    waitlist_last = models.PositiveIntegerField(default=0, editable=False)
+    waitlist_enabled = models.BooleanField(_("waiting list"), default=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
+    # Raised on every change attendees must hear about; the calendar file's SEQUENCE.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity")),
+                name="session_not_overbooked",
+            ),
+            models.CheckConstraint(
+                condition=Q(seats_taken__gte=0), name="session_seats_taken_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "starts_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def seats_left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == Session.Status.CANCELLED
+
+
+class Attendee(models.Model):
+    """A person who registers, known by their email address (stored lower-cased)."""
+
+    email = models.EmailField(_("email"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+
+class Registration(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITLISTED = "waitlisted", _("Waitlisted")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    ACTIVE_STATUSES = (Status.CONFIRMED, Status.WAITLISTED)
+
+    code = models.CharField(_("ticket code"), max_length=16, unique=True, default=new_ticket_code)
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="registrations"
+    )
+    attendee = models.ForeignKey(
+        Attendee, verbose_name=_("attendee"), on_delete=models.PROTECT, related_name="registrations"
+    )
+    # The name and address as given for this registration.
+    full_name = models.CharField(_("full name"), max_length=200)
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    waitlist_number = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    promoted_at = models.DateTimeField(_("promoted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                F("session"),
+                Lower("email"),
+                condition=Q(status__in=["confirmed", "waitlisted"]),
+                name="registration_one_active_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "waitlist_number"],
+                condition=Q(status="waitlisted"),
+                name="registration_unique_waitlist_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="waitlisted", waitlist_number__isnull=False)
+                | ~Q(status="waitlisted"),
+                name="registration_waitlisted_has_number",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["session", "waitlist_number"],
+                condition=Q(status="waitlisted"),
+                name="registration_waitlist_idx",
+            ),
+            models.Index(fields=["session", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.full_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:registration_manage", kwargs={"code": self.code})
+
+    @property
+    def token(self) -> str:
+        """The secret of the manage link, derived from the code and SECRET_KEY."""
+        return salted_hmac("podium.registration.manage", self.code).hexdigest()[:32]
+
+    def token_matches(self, token: str | None) -> bool:
+        return bool(token) and constant_time_compare(self.token, token or "")
+
+    @property
+    def manage_url(self) -> str:
+        return f"{settings.SITE_URL}{self.get_absolute_url()}?token={self.token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

@@ -1,0 +1,144 @@
+"""Reads of the events app, each with the joins its callers need."""
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+
+from .errors import EventNotFound, SessionNotFound
+from .models import Event, Registration, Session
+
+
+def event_list_published() -> QuerySet[Event]:
+    return Event.objects.published().select_related("venue").order_by("starts_on", "pk")
+
+
+def event_get_published(*, slug: str) -> Event:
+    event = (
+        Event.objects.published()
+        .select_related("venue")
+        .prefetch_related(
+            Prefetch("sessions", queryset=Session.objects.select_related("venue").order_by("starts_at", "pk"))
+        )
+        .filter(slug=slug)
+        .first()
+    )
+    if event is None:
+        raise EventNotFound()
+    return event
+
+
+def event_get_for_organiser(*, slug: str, user: object) -> Event:
+    """An event the user organises; anyone else is told it does not exist."""
+    event = (
+        Event.objects.for_organiser(user)
+        .select_related("venue")
+        .prefetch_related(
+            Prefetch("sessions", queryset=Session.objects.select_related("venue").order_by("starts_at", "pk"))
+        )
+        .filter(slug=slug)
+        .first()
+    )
+    if event is None:
+        raise EventNotFound()
+    return event
+
+
+def event_get_visible(*, slug: str, user: object) -> Event:
+    """A published event, or any event of the user's own."""
+    try:
+        return event_get_published(slug=slug)
+    except EventNotFound:
+        return event_get_for_organiser(slug=slug, user=user)
+
+
+def session_get_for_registration(*, event: Event, session_id: object) -> Session:
+    try:
+        pk = int(str(session_id))
+    except (TypeError, ValueError):
+        raise SessionNotFound() from None
+    if not 0 < pk < 2**63:
+        raise SessionNotFound()
+    session = Session.objects.select_related("event", "venue").filter(pk=pk, event=event).first()
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def session_get_for_organiser(*, session_id: int, user: object) -> Session:
+    if not 0 < session_id < 2**63:
+        raise SessionNotFound()
+    session = (
+        Session.objects.select_related("event", "venue")
+        .filter(pk=session_id, event__in=Event.objects.for_organiser(user))
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def _waitlist_position() -> Case:
+    """Place on the waiting list: 1 for its head, null unless waitlisted."""
+    ahead = (
+        Registration.objects.filter(
+            session=OuterRef("session"),
+            status=Registration.Status.WAITLISTED,
+            waitlist_number__lte=OuterRef("waitlist_number"),
+        )
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Case(
+        When(status=Registration.Status.WAITLISTED, then=Subquery(ahead)),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+def with_waitlist_position(queryset: QuerySet[Registration]) -> QuerySet[Registration]:
+    return queryset.annotate(waitlist_position=_waitlist_position())
+
+
+def registration_waitlist_position(registration: Registration) -> int | None:
+    if registration.status != Registration.Status.WAITLISTED:
+        return None
+    return Registration.objects.filter(
+        session_id=registration.session_id,
+        status=Registration.Status.WAITLISTED,
+        waitlist_number__lte=registration.waitlist_number,
+    ).count()
+
+
+def registration_list_for_event(
+    *,
+    event: Event,
+    session_id: int | None = None,
+    status: str | None = None,
+    search: str | None = None,
+) -> QuerySet[Registration]:
+    registrations = Registration.objects.filter(session__event=event).select_related("session")
+    if session_id is not None:
+        registrations = registrations.filter(session_id=session_id)
+    if status:
+        registrations = registrations.filter(status=status)
+    if search:
+        registrations = registrations.filter(
+            Q(full_name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(code__iexact=search.strip())
+            | Q(organisation__icontains=search)
+            | Q(phone__icontains=search)
+        )
+    return with_waitlist_position(registrations).order_by(
+        "session__starts_at", "created_at", "pk"
+    )

@@ -1,0 +1,366 @@
+"""Every write of the events app: one function per use case, each owning its transaction.
+
+Seats are taken by one conditional UPDATE of the session's counter, as late in the
+transaction as possible, so that the session row is locked only for the moment it
+must be (DESIGN.md invariant 1). Everything that changes a session's registrations
+locks the session row first, then registration rows, always in that order.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .errors import (
+    AlreadyRegistered,
+    CapacityBelowConfirmed,
+    NotActive,
+    RegistrationClosed,
+    RegistrationNotFound,
+    SessionFull,
+)
+from .models import CODE_ALPHABET, Attendee, Event, Registration, Session, Venue
+
+ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
+
+
+@dataclass(frozen=True)
+class AttendeeData:
+    full_name: str
+    email: str
+    phone: str = ""
+    organisation: str = ""
+    language: str = "en"
+
+
+def registration_notice_queue(*, kind: str, registration: Registration) -> None:
+    """The one place where each registration notice will be queued.
+
+    Called inside the transaction that causes the notice, so the outbox row the
+    email issue adds here commits (or rolls back) with the change itself. Kinds:
+    ``confirmed``, ``waitlisted``, ``promoted``, ``cancelled``, ``manage_link``,
+    ``session_changed``, ``session_cancelled``.
+    """
+
+
+def _attendee_upsert(attendee: AttendeeData) -> Attendee:
+    row = Attendee(
+        email=attendee.email.strip().lower(),
+        full_name=attendee.full_name,
+        phone=attendee.phone,
+        organisation=attendee.organisation,
+        language=attendee.language,
+        updated_at=timezone.now(),
+    )
+    (saved,) = Attendee.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["email"],
+        update_fields=["full_name", "phone", "organisation", "language", "updated_at"],
+    )
+    return saved
+
+
+def _check_registration_open(session: Session, now: dt.datetime) -> None:
+    if (
+        not session.event.registration_is_open(now)
+        or session.is_cancelled
+        or session.starts_at <= now
+    ):
+        raise RegistrationClosed()
+
+
+def registration_create(
+    *, session: Session, attendee: AttendeeData, now: dt.datetime | None = None
+) -> Registration:
+    """Takes a seat if one is free, else joins the waiting list, else refuses.
+
+    A second active registration of the same address (in any letter case) is refused
+    with ``AlreadyRegistered``, and the manage link is sent to that address again.
+    """
+    now = now or timezone.now()
+    _check_registration_open(session, now)
+    try:
+        return _registration_insert(session=session, attendee=attendee, now=now)
+    except IntegrityError as exc:
+        if ACTIVE_EMAIL_CONSTRAINT not in str(exc):
+            raise
+    _manage_link_resend(session=session, email=attendee.email)
+    raise AlreadyRegistered()
+
+
+@transaction.atomic
+def _registration_insert(
+    *, session: Session, attendee: AttendeeData, now: dt.datetime
+) -> Registration:
+    person = _attendee_upsert(attendee)
+    scheduled = Session.objects.filter(pk=session.pk, status=Session.Status.SCHEDULED)
+    seated = scheduled.filter(Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity"))).update(
+        seats_taken=F("seats_taken") + 1
+    )
+    waitlist_number = None
+    if not seated:
+        joined = scheduled.filter(waitlist_enabled=True).update(
+            waitlist_last=F("waitlist_last") + 1
+        )
+        if not joined:
+            if Session.objects.filter(pk=session.pk, status=Session.Status.CANCELLED).exists():
+                raise RegistrationClosed()
+            raise SessionFull()
+        # The row is locked by the UPDATE above, so this reads our own number.
+        waitlist_number = Session.objects.values_list("waitlist_last", flat=True).get(
+            pk=session.pk
+        )
+    registration = Registration.objects.create(
+        session=session,
+        attendee=person,
+        full_name=attendee.full_name,
+        email=attendee.email.strip(),
+        phone=attendee.phone,
+        organisation=attendee.organisation,
+        language=attendee.language,
+        status=Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED,
+        waitlist_number=waitlist_number,
+    )
+    registration_notice_queue(
+        kind="confirmed" if seated else "waitlisted", registration=registration
+    )
+    return registration
+
+
+@transaction.atomic
+def _manage_link_resend(*, session: Session, email: str) -> None:
+    existing = (
+        Registration.objects.filter(
+            session=session,
+            email__iexact=email.strip(),
+            status__in=Registration.ACTIVE_STATUSES,
+        )
+        .select_related("session__event")
+        .first()
+    )
+    if existing is not None:
+        registration_notice_queue(kind="manage_link", registration=existing)
+
+
+def normalise_code(code: str) -> str:
+    """A ticket code as typed or scanned, upper-cased; empty if it cannot be one."""
+    code = code.strip().upper().replace("-", "").replace(" ", "")
+    if not 0 < len(code) <= 16 or not all(c in CODE_ALPHABET for c in code):
+        return ""
+    return code
+
+
+def registration_get_by_token(*, code: str, token: str | None) -> Registration:
+    """The registration a manage link points at; an unknown code or wrong token is 404."""
+    code = normalise_code(code)
+    registration = (
+        Registration.objects.select_related("session__event", "session__venue")
+        .filter(code=code)
+        .first()
+        if code
+        else None
+    )
+    if registration is None or not registration.token_matches(token):
+        raise RegistrationNotFound()
+    return registration
+
+
+def registration_cancel(*, code: str, token: str | None) -> Registration:
+    """Cancels a registration from its manage link; cancelling twice changes nothing.
+
+    A freed seat goes to the head of the waiting list in the same transaction.
+    """
+    registration = registration_get_by_token(code=code, token=token)
+    if registration.status == Registration.Status.CANCELLED:
+        return registration
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=registration.session_id)
+        registration = (
+            Registration.objects.select_for_update(of=("self",))
+            .select_related("session__event")
+            .get(pk=registration.pk)
+        )
+        if registration.status == Registration.Status.CANCELLED:
+            return registration
+        was_confirmed = registration.status == Registration.Status.CONFIRMED
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = timezone.now()
+        registration.save(update_fields=["status", "cancelled_at"])
+        registration_notice_queue(kind="cancelled", registration=registration)
+        if was_confirmed:
+            session.seats_taken -= 1
+            session.save(update_fields=["seats_taken"])
+            _waitlist_promote(session)
+    return registration
+
+
+def _waitlist_promote(session: Session) -> list[Registration]:
+    """Gives free seats to the head of the waiting list; the session row is locked."""
+    if session.is_cancelled:
+        return []
+    waiting = Registration.objects.select_for_update().filter(
+        session=session, status=Registration.Status.WAITLISTED
+    )
+    heads = waiting.order_by("waitlist_number")
+    if session.capacity is not None:
+        free = session.capacity - session.seats_taken
+        if free <= 0:
+            return []
+        heads = heads[:free]
+    promoted = list(heads)
+    if not promoted:
+        return []
+    now = timezone.now()
+    for registration in promoted:
+        registration.status = Registration.Status.CONFIRMED
+        registration.promoted_at = now
+    Registration.objects.bulk_update(promoted, ["status", "promoted_at"])
+    session.seats_taken += len(promoted)
+    session.save(update_fields=["seats_taken"])
+    for registration in promoted:
+        registration.session = session
+        registration_notice_queue(kind="promoted", registration=registration)
+    return promoted
+
+
+def registration_check_in(*, event: Event, code: str) -> tuple[Registration, bool]:
+    """Checks a confirmed registration in at the door; a second scan changes nothing.
+
+    Returns the registration and whether it had been checked in already.
+    """
+    code = normalise_code(code)
+    registration = (
+        Registration.objects.select_related("session")
+        .filter(code=code, session__event=event)
+        .first()
+        if code
+        else None
+    )
+    if registration is None:
+        raise RegistrationNotFound()
+    checked_in = Registration.objects.filter(
+        pk=registration.pk,
+        status=Registration.Status.CONFIRMED,
+        checked_in_at__isnull=True,
+    ).update(checked_in_at=timezone.now())
+    registration.refresh_from_db(fields=["status", "checked_in_at"])
+    if checked_in:
+        return registration, False
+    if registration.status != Registration.Status.CONFIRMED:
+        raise NotActive()
+    return registration, True
+
+
+def _with_venue(data: dict[str, Any]) -> dict[str, Any]:
+    """Replaces a ``venue`` given as ``{name, address}`` by the Venue row of that place."""
+    venue = data.get("venue")
+    if not isinstance(venue, dict):
+        return data
+    name, address = venue["name"].strip(), venue.get("address", "").strip()
+    place = Venue.objects.filter(name=name, address=address).first()
+    if place is None:
+        place = Venue.objects.create(name=name, address=address)
+    return {**data, "venue": place}
+
+
+@transaction.atomic
+def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
+    """Creates an event; its creator becomes one of its organisers."""
+    event = Event(**_with_venue(data))
+    event.full_clean()
+    event.save()
+    if organiser is not None and organiser.is_authenticated:
+        event.organisers.add(organiser)
+    return event
+
+
+@transaction.atomic
+def event_update(*, event: Event, data: dict[str, Any]) -> Event:
+    data = _with_venue(data)
+    for field, value in data.items():
+        setattr(event, field, value)
+    event.full_clean()
+    event.save(update_fields=list(data))
+    return event
+
+
+@transaction.atomic
+def session_create(*, event: Event, data: dict[str, Any]) -> Session:
+    session = Session(event=event, **_with_venue(data))
+    session.full_clean()
+    session.save()
+    return session
+
+
+_NOTICE_FIELDS = {"starts_at", "ends_at", "venue", "title"}
+
+
+@transaction.atomic
+def session_update(*, session: Session, data: dict[str, Any]) -> Session:
+    """Changes a session; a new time or place tells its registrants, more seats promote.
+
+    The capacity never goes below the confirmed count.
+    """
+    data = _with_venue(data)
+    locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    if "capacity" in data and data["capacity"] is not None and data["capacity"] < locked.seats_taken:
+        raise CapacityBelowConfirmed(
+            f"{locked.seats_taken} registrations are confirmed; "
+            f"the capacity cannot be {data['capacity']}."
+        )
+    changed = [field for field, value in data.items() if getattr(locked, field) != value]
+    for field in changed:
+        setattr(locked, field, data[field])
+    if not changed:
+        return locked
+    noticed = _NOTICE_FIELDS.intersection(changed)
+    if noticed:
+        locked.sequence += 1
+        changed.append("sequence")
+    locked.full_clean()
+    locked.save(update_fields=changed)
+    if noticed and not locked.is_cancelled:
+        for registration in _active_registrations(locked):
+            registration_notice_queue(kind="session_changed", registration=registration)
+    _waitlist_promote(locked)
+    return locked
+
+
+def _active_registrations(session: Session) -> Iterable[Registration]:
+    registrations = Registration.objects.filter(
+        session=session, status__in=Registration.ACTIVE_STATUSES
+    )
+    for registration in registrations.iterator():
+        registration.session = session
+        yield registration
+
+
+@transaction.atomic
+def session_cancel(*, session: Session) -> Session:
+    """Cancels a session and every registration for it; cancelling twice is a no-op."""
+    locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    if locked.is_cancelled:
+        return locked
+    registrations = list(
+        Registration.objects.select_for_update().filter(
+            session=locked, status__in=Registration.ACTIVE_STATUSES
+        )
+    )
+    now = timezone.now()
+    for registration in registrations:
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = now
+        registration.session = locked
+    Registration.objects.bulk_update(registrations, ["status", "cancelled_at"])
+    locked.status = Session.Status.CANCELLED
+    locked.seats_taken = 0
+    locked.sequence += 1
+    locked.save(update_fields=["status", "seats_taken", "sequence"])
+    for registration in registrations:
+        registration_notice_queue(kind="session_cancelled", registration=registration)
+    return locked

@@ -1,0 +1,170 @@
+"""Attendee and door pages, server-rendered; they work without JavaScript."""
+
+import segno
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.problems import DomainError, NotFoundError
+from notifications.ics import calendar_file
+
+from . import selectors, services
+from .errors import AlreadyRegistered
+from .forms import CheckInForm, RegistrationForm
+from .models import Event, Registration
+from .throttling import RegistrationRateThrottle
+
+
+def event_list(request: HttpRequest) -> HttpResponse:
+    events = selectors.event_list_published()
+    return render(request, "events/event_list.html", {"events": events})
+
+
+def _published_event(slug: str) -> Event:
+    try:
+        return selectors.event_get_published(slug=slug)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    event = _published_event(slug)
+    return render(
+        request,
+        "events/event_detail.html",
+        {"event": event, "registration_open": event.registration_is_open()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
+    event = _published_event(slug)
+    initial = {"session": request.GET.get("session")}
+    form = RegistrationForm(request.POST or None, event=event, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if not RegistrationRateThrottle().allow_request(request, None):
+            form.add_error(None, _("Too many registrations from your network. Please try again in a minute."))
+            status = 429
+        else:
+            session = form.sessions[form.cleaned_data["session"]]
+            session.event = event
+            try:
+                registration = services.registration_create(
+                    session=session,
+                    attendee=services.AttendeeData(
+                        full_name=form.cleaned_data["full_name"],
+                        email=form.cleaned_data["email"],
+                        phone=form.cleaned_data["phone"],
+                        organisation=form.cleaned_data["organisation"],
+                        language=get_language() or "en",
+                    ),
+                )
+            except AlreadyRegistered:
+                form.add_error(
+                    "email",
+                    _("This address is already registered for this session. "
+                      "We have sent its manage link to it again."),
+                )
+                status = 409
+            except DomainError as exc:
+                form.add_error("session", exc.detail)
+                status = 409
+            else:
+                url = reverse("events:registration_confirmed", kwargs={"code": registration.code})
+                return HttpResponseRedirect(f"{url}?token={registration.token}")
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "events/registration_form.html",
+        {"event": event, "form": form, "registration_open": event.registration_is_open()},
+        status=status,
+    )
+
+
+def _registration_from_link(request: HttpRequest, code: str) -> Registration:
+    try:
+        registration = services.registration_get_by_token(code=code, token=request.GET.get("token"))
+    except NotFoundError:
+        raise Http404 from None
+    registration.waitlist_position = selectors.registration_waitlist_position(registration)
+    return registration
+
+
+def _qr_data_uri(registration: Registration) -> str:
+    return segno.make(registration.code, error="m").svg_data_uri(scale=6, border=2)
+
+
+def registration_confirmed(request: HttpRequest, code: str) -> HttpResponse:
+    registration = _registration_from_link(request, code)
+    return render(
+        request,
+        "events/registration_confirmed.html",
+        {"registration": registration, "event": registration.session.event, "qr": _qr_data_uri(registration)},
+    )
+
+
+def registration_manage(request: HttpRequest, code: str) -> HttpResponse:
+    registration = _registration_from_link(request, code)
+    return render(
+        request,
+        "events/registration_manage.html",
+        {"registration": registration, "event": registration.session.event, "qr": _qr_data_uri(registration)},
+    )
+
+
+@require_POST
+def registration_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    token = request.GET.get("token") or request.POST.get("token")
+    try:
+        registration = services.registration_cancel(code=code, token=token)
+    except NotFoundError:
+        raise Http404 from None
+    messages.success(request, _("Your registration is cancelled."))
+    url = reverse("events:registration_manage", kwargs={"code": registration.code})
+    return HttpResponseRedirect(f"{url}?token={registration.token}")
+
+
+def registration_calendar(request: HttpRequest, code: str) -> HttpResponse:
+    registration = _registration_from_link(request, code)
+    session = registration.session
+    venue = session.venue or session.event.venue
+    body = calendar_file(
+        uid=f"session-{session.pk}-registration-{registration.code}@podium",
+        sequence=session.sequence,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        summary=f"{session.event.title}: {session.title}",
+        location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
+        description=registration.manage_url,
+        url=registration.manage_url,
+        cancelled=session.is_cancelled or registration.status == Registration.Status.CANCELLED,
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{registration.code}.ics"'
+    return response
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def check_in(request: HttpRequest) -> HttpResponse:
+    events = list(Event.objects.for_organiser(request.user).order_by("-starts_on"))
+    form = CheckInForm(request.POST or None, events=events)
+    result = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        event = next(e for e in events if e.slug == form.cleaned_data["event"])
+        try:
+            registration, already = services.registration_check_in(event=event, code=form.cleaned_data["code"])
+        except DomainError as exc:
+            form.add_error("code", exc.detail)
+            status = 404 if isinstance(exc, NotFoundError) else 409
+        else:
+            result = {"registration": registration, "already": already}
+    return render(request, "events/check_in.html", {"form": form, "result": result}, status=status)

@@ -1,0 +1,1 @@
+"""The outbox of every email (the email issue builds it)."""
