@@ -1,0 +1,63 @@
+# Podium: `make demo` serves the demo week, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ORGANISER := organiser@example.org
+DEMO_PASSWORD := podium-demo
+
+# The demo runs on SQLite with a broker that needs no server, unless told otherwise.
+demo: export DJANGO_DEBUG ?= 1
+demo: export CELERY_BROKER_URL ?= filesystem://
+
+# The tests run on PostgreSQL when it answers (always under CI=true), else on SQLite.
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
+test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production-use-0123456789abcdef
+test: export REGISTRATION_RATE_LIMIT ?= 20/min
+
+.PHONY: demo test lint typecheck pytest install dev-install bench-registration clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev-install: $(VENV)/.dev-installed
+
+demo: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py add_organiser $(DEMO_ORGANISER) social-work-week-2021 --password $(DEMO_PASSWORD) > /dev/null
+	@echo
+	@echo "  Podium:        http://127.0.0.1:8000/"
+	@echo "  Organiser:     http://127.0.0.1:8000/admin/  login $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
+	@echo "  API docs:      http://127.0.0.1:8000/api/docs/"
+	@echo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: dev-install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev-install
+	$(BIN)/mypy config events awards notifications
+
+pytest: dev-install
+	DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python tests/database_url.py $(TEST_DATABASE_URL))}" \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench-registration: dev-install
+	$(BIN)/python bench/flash_crowd.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
