@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .health import healthz
@@ -28,17 +29,17 @@ def _api_problem(request: HttpRequest, status: int, code: str, title: str) -> Js
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return _api_problem(request, 404, "not_found", "Not found.")
+        return _api_problem(request, 404, "not_found", _("Not found."))
     return render(request, "404.html", status=404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return _api_problem(request, 500, "server_error", "Server error.")
+        return _api_problem(request, 500, "server_error", _("Server error."))
     return render(request, "500.html", status=500)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return _api_problem(request, 400, "invalid", "Bad request.")
-    return HttpResponse("Bad request.", status=400, content_type="text/plain")
+        return _api_problem(request, 400, "invalid", _("Bad request."))
+    return HttpResponse(_("Bad request."), status=400, content_type="text/plain")

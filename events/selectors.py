@@ -35,17 +35,14 @@ def event_get_published(*, slug: str) -> Event:
     return event
 
 
-def event_get_for_organiser(*, slug: str, user: object) -> Event:
+def event_get_for_organiser(*, slug: str, user: object, with_sessions: bool = True) -> Event:
     """An event the user organises; anyone else is told it does not exist."""
-    event = (
-        Event.objects.for_organiser(user)
-        .select_related("venue")
-        .prefetch_related(
+    events = Event.objects.for_organiser(user).select_related("venue")
+    if with_sessions:
+        events = events.prefetch_related(
             Prefetch("sessions", queryset=Session.objects.select_related("venue").order_by("starts_at", "pk"))
         )
-        .filter(slug=slug)
-        .first()
-    )
+    event = events.filter(slug=slug).first()
     if event is None:
         raise EventNotFound()
     return event

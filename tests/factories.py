@@ -30,6 +30,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
 class EventFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Event
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"week-{n}")
     title = factory.Sequence(lambda n: f"Social Work Week {n}")

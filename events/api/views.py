@@ -170,10 +170,15 @@ class EventRegistrationsApi(APIView):
         responses={200: RegistrationOrganiserSerializer(many=True), **problems(400, 401, 403, 404)},
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
-        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user, with_sessions=False)
         filters = RegistrationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        registrations = selectors.registration_list_for_event(event=event, **filters.validated_data)
+        registrations = selectors.registration_list_for_event(
+            event=event,
+            session_id=filters.validated_data.get("session"),
+            status=filters.validated_data.get("status"),
+            search=filters.validated_data.get("search"),
+        )
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(registrations_csv(registrations), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{event.slug}-registrations.csv"'
@@ -233,7 +238,7 @@ class CheckInApi(APIView):
         responses={200: CheckInOutputSerializer, **problems(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, slug: str) -> Response:
-        event = selectors.event_get_for_organiser(slug=slug, user=request.user)
+        event = selectors.event_get_for_organiser(slug=slug, user=request.user, with_sessions=False)
         data = CheckInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         registration, already = services.registration_check_in(event=event, code=data.validated_data["code"])
