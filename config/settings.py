@@ -195,6 +195,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.models.Event.Status",
+        "SessionStatusEnum": "events.models.Session.Status",
+        "RegistrationStatusEnum": "events.models.Registration.Status",
+        "LanguageEnum": "config.settings.LANGUAGES",
+    },
 }
 
 LOGGING = {

@@ -5,14 +5,20 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import permissions, serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import PagePagination
+from config.problems import PROBLEM_CONTENT_TYPE
 
 from .. import selectors, services
 from ..exports import registrations_csv
@@ -36,8 +42,9 @@ from .serializers import (
 )
 
 
-def problems(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ProblemSerializer) for code in codes}
+def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Schema entries for the RFC 9457 errors an operation can answer with."""
+    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer) for code in codes}
 
 
 class IsOrganiserUser(permissions.IsAuthenticated):
@@ -45,6 +52,19 @@ class IsOrganiserUser(permissions.IsAuthenticated):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return bool(super().has_permission(request, view) and request.user.is_staff)
+
+
+def paginated(name: str, serializer: Any) -> Any:
+    """The schema of a page of a list: ``{count, next, previous, results}``."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
 
 
 TOKEN_PARAMETER = OpenApiParameter(
@@ -57,7 +77,9 @@ class EventListApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [IsOrganiserUser()] if self.request.method == "POST" else []
 
-    @extend_schema(responses={200: EventOutputSerializer(many=True)}, operation_id="events_list")
+    @extend_schema(
+        responses={200: paginated("PaginatedEventList", EventOutputSerializer), **problems(404)}, operation_id="events_list"
+    )
     def get(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.event_list_published(), request, view=self)
@@ -167,7 +189,11 @@ class EventRegistrationsApi(APIView):
             OpenApiParameter("search", OpenApiTypes.STR, OpenApiParameter.QUERY),
             OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"]),
         ],
-        responses={200: RegistrationOrganiserSerializer(many=True), **problems(400, 401, 403, 404)},
+        responses={
+            200: paginated("PaginatedRegistrationList", RegistrationOrganiserSerializer),
+            (200, "text/csv"): OpenApiTypes.STR,
+            **problems(400, 401, 403, 404),
+        },
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
         event = selectors.event_get_for_organiser(slug=slug, user=request.user, with_sessions=False)
