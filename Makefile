@@ -11,7 +11,7 @@ demo: export CELERY_BROKER_URL ?= filesystem://
 
 # The tests run on PostgreSQL when it answers (always under CI=true), else on SQLite.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
-test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production-use-0123456789abcdef
+typecheck pytest test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production-use-0123456789abcdef
 test: export REGISTRATION_RATE_LIMIT ?= 20/min
 
 .PHONY: demo test lint typecheck pytest install dev-install bench-registration clean

@@ -22,7 +22,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 class DomainError(Exception):
     """A refused use case; ``code`` is what clients branch on."""
 
-    status = status.HTTP_400_BAD_REQUEST
+    status: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
     title = _("The request cannot be carried out.")
 
@@ -88,11 +88,16 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
-def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def problem_exception_handler(
+    exc: Exception, context: dict[str, Any]
+) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER``: every error leaves as problem JSON."""
     if isinstance(exc, DomainError):
         body = problem(
-            status_code=exc.status, code=exc.code, title=str(exc.title), detail=exc.detail
+            status_code=exc.status,
+            code=exc.code,
+            title=str(exc.title),
+            detail=exc.detail,
         )
         return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, DjangoValidationError):
@@ -117,7 +122,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         title = str(_("The submitted data is not valid."))
         extra["errors"] = _field_errors(exc.detail)
         detail = " ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in extra["errors"].items()
+            f"{field}: {' '.join(messages)}"
+            for field, messages in extra["errors"].items()
         )
     else:
         title = str(exc.default_detail)

@@ -12,14 +12,18 @@ urlpatterns = [
     path("", include("events.urls")),
     path("api/v1/", include("events.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
 ]
 
 
-def _api_problem(request: HttpRequest, status: int, code: str, title: str) -> JsonResponse:
+def _api_problem(
+    request: HttpRequest, status: int, code: str, title: str
+) -> JsonResponse:
     return JsonResponse(
         problem(status_code=status, code=code, title=title, detail=title),
         status=status,
@@ -27,7 +31,9 @@ def _api_problem(request: HttpRequest, status: int, code: str, title: str) -> Js
     )
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler404(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _api_problem(request, 404, "not_found", _("Not found."))
     return render(request, "404.html", status=404)
@@ -39,7 +45,9 @@ def handler500(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler400(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _api_problem(request, 400, "invalid", _("Bad request."))
     return HttpResponse(_("Bad request."), status=400, content_type="text/plain")

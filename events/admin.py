@@ -24,13 +24,19 @@ class OrganiserScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.event_path}__organisers": request.user}).distinct()
+        return queryset.filter(
+            **{f"{self.event_path}__organisers": request.user}
+        ).distinct()
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
         if db_field.related_model is Event and not request.user.is_superuser:
             kwargs["queryset"] = Event.objects.for_organiser(request.user)
         if db_field.related_model is Session and not request.user.is_superuser:
-            kwargs["queryset"] = Session.objects.filter(event__organisers=request.user)
+            kwargs["queryset"] = Session.objects.filter(
+                event__organisers=request.user.pk
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -43,7 +49,16 @@ class VenueAdmin(admin.ModelAdmin):
 class SessionInline(admin.TabularInline):
     model = Session
     extra = 0
-    fields = ["title", "kind", "starts_at", "ends_at", "venue", "capacity", "waitlist_enabled", "status"]
+    fields = [
+        "title",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "venue",
+        "capacity",
+        "waitlist_enabled",
+        "status",
+    ]
     show_change_link = True
 
 
@@ -60,15 +75,25 @@ class EventAdmin(OrganiserScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return Event.objects.for_organiser(request.user)
 
-    def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Event, form: Any, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            obj.organisers.add(request.user)
+            obj.organisers.add(request.user.pk)  # type: ignore[arg-type]
 
 
 @admin.register(Session)
 class SessionAdmin(OrganiserScopedAdmin):
-    list_display = ["title", "event", "kind", "starts_at", "status", "fill", "waitlisted"]
+    list_display = [
+        "title",
+        "event",
+        "kind",
+        "starts_at",
+        "status",
+        "fill",
+        "waitlisted",
+    ]
     list_filter = ["event", "kind", "status"]
     search_fields = ["title"]
     readonly_fields = ["seats_taken", "sequence"]
@@ -77,8 +102,14 @@ class SessionAdmin(OrganiserScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         from django.db.models import Count, Q
 
-        return super().get_queryset(request).annotate(
-            waitlisted_count=Count("registrations", filter=Q(registrations__status="waitlisted"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                waitlisted_count=Count(
+                    "registrations", filter=Q(registrations__status="waitlisted")
+                )
+            )
         )
 
     @admin.display(description=_("fill"))
@@ -91,17 +122,27 @@ class SessionAdmin(OrganiserScopedAdmin):
     def waitlisted(self, session: Any) -> int:
         return session.waitlisted_count
 
-    def save_model(self, request: HttpRequest, obj: Session, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Session, form: Any, change: bool
+    ) -> None:
         if not change:
             super().save_model(request, obj, form, change)
             return
-        data = {field: form.cleaned_data[field] for field in form.changed_data if field != "status"}
+        data = {
+            field: form.cleaned_data[field]
+            for field in form.changed_data
+            if field != "status"
+        }
         services.session_update(session=obj, data=data)
         if "status" in form.changed_data and obj.status == Session.Status.CANCELLED:
             services.session_cancel(session=obj)
 
-    @admin.action(description=_("Cancel the selected sessions and tell their registrants"))
-    def cancel_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+    @admin.action(
+        description=_("Cancel the selected sessions and tell their registrants")
+    )
+    def cancel_sessions(
+        self, request: HttpRequest, queryset: QuerySet[Session]
+    ) -> None:
         for session in queryset:
             services.session_cancel(session=session)
         self.message_user(request, _("Sessions cancelled."), messages.SUCCESS)
@@ -110,13 +151,33 @@ class SessionAdmin(OrganiserScopedAdmin):
 @admin.register(Registration)
 class RegistrationAdmin(OrganiserScopedAdmin):
     event_path = "session__event"
-    list_display = ["code", "full_name", "email", "session", "status", "checked_in_at", "created_at"]
-    list_filter = ["status", "session__event", "session", ("checked_in_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "code",
+        "full_name",
+        "email",
+        "session",
+        "status",
+        "checked_in_at",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "session__event",
+        "session",
+        ("checked_in_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["code", "full_name", "email", "organisation", "phone"]
     list_select_related = ["session"]
     readonly_fields = [
-        "code", "session", "attendee", "status", "waitlist_number", "checked_in_at",
-        "created_at", "cancelled_at", "promoted_at",
+        "code",
+        "session",
+        "attendee",
+        "status",
+        "waitlist_number",
+        "checked_in_at",
+        "created_at",
+        "cancelled_at",
+        "promoted_at",
     ]
     actions = ["check_in", "export_csv"]
 
@@ -128,13 +189,20 @@ class RegistrationAdmin(OrganiserScopedAdmin):
         done = refused = 0
         for registration in queryset.select_related("session__event"):
             try:
-                services.registration_check_in(event=registration.session.event, code=registration.code)
+                services.registration_check_in(
+                    event=registration.session.event, code=registration.code
+                )
                 done += 1
             except NotActive:
                 refused += 1
         self.message_user(
             request,
-            ngettext("%(n)d registration checked in.", "%(n)d registrations checked in.", done) % {"n": done},
+            ngettext(
+                "%(n)d registration checked in.",
+                "%(n)d registrations checked in.",
+                done,
+            )
+            % {"n": done},
             messages.SUCCESS,
         )
         if refused:
@@ -144,7 +212,8 @@ class RegistrationAdmin(OrganiserScopedAdmin):
                     "%(n)d registration is not confirmed and was not checked in.",
                     "%(n)d registrations are not confirmed and were not checked in.",
                     refused,
-                ) % {"n": refused},
+                )
+                % {"n": refused},
                 messages.WARNING,
             )
 
@@ -169,4 +238,6 @@ class AttendeeAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(registrations__session__event__organisers=request.user).distinct()
+        return queryset.filter(
+            registrations__session__event__organisers=request.user
+        ).distinct()

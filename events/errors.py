@@ -34,7 +34,9 @@ class RegistrationClosed(ConflictError):
 
 class CapacityBelowConfirmed(ConflictError):
     code = "capacity_below_confirmed"
-    title = _("The capacity cannot be lower than the number of confirmed registrations.")
+    title = _(
+        "The capacity cannot be lower than the number of confirmed registrations."
+    )
 
 
 class NotActive(ConflictError):

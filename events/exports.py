@@ -30,7 +30,11 @@ def csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
-        value = timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+        value = (
+            timezone.localtime(value).isoformat()
+            if timezone.is_aware(value)
+            else value.isoformat()
+        )
     text = str(value)
     # A cell that starts like a formula is run by spreadsheets: keep it text.
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):

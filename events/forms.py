@@ -1,6 +1,6 @@
 """Forms of the attendee pages."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -11,25 +11,35 @@ from .models import Event, Session
 
 def _no_control_characters(value: str) -> None:
     if _CONTROL_CHARACTERS.search(value):
-        raise forms.ValidationError(_("Line breaks and control characters are not allowed."))
+        raise forms.ValidationError(
+            _("Line breaks and control characters are not allowed.")
+        )
 
 
 class RegistrationForm(forms.Form):
     session = forms.TypedChoiceField(label=_("Session"), coerce=int)
     full_name = forms.CharField(
-        label=_("Full name"), max_length=200, validators=[_no_control_characters],
+        label=_("Full name"),
+        max_length=200,
+        validators=[_no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        label=_("Email"), max_length=254,
+        label=_("Email"),
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
-        label=_("Phone"), max_length=40, required=False, validators=[_no_control_characters],
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        validators=[_no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     organisation = forms.CharField(
-        label=_("Organisation"), max_length=200, required=False,
+        label=_("Organisation"),
+        max_length=200,
+        required=False,
         validators=[_no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
@@ -37,9 +47,13 @@ class RegistrationForm(forms.Form):
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = {
-            s.pk: s for s in event.sessions.all() if s.status == Session.Status.SCHEDULED
+            s.pk: s
+            for s in event.sessions.all()
+            if s.status == Session.Status.SCHEDULED
         }
-        self.fields["session"].choices = [(pk, s.title) for pk, s in self.sessions.items()]
+        cast(forms.ChoiceField, self.fields["session"]).choices = [
+            (pk, s.title) for pk, s in self.sessions.items()
+        ]
 
 
 class CheckInForm(forms.Form):
@@ -48,4 +62,6 @@ class CheckInForm(forms.Form):
 
     def __init__(self, *args: Any, events: list[Event], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["event"].choices = [(e.slug, e.title) for e in events]
+        cast(forms.ChoiceField, self.fields["event"]).choices = [
+            (e.slug, e.title) for e in events
+        ]

@@ -5,6 +5,7 @@ confirmed seats never exceed its capacity (1), one active registration per sessi
 email in any letter case (2), a waiting list ordered by arrival (3), times in UTC (7).
 """
 
+import datetime as dt
 import secrets
 import zoneinfo
 from typing import ClassVar
@@ -30,7 +31,9 @@ def default_reminder_offsets() -> list[int]:
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone."), params={"value": value}
+        )
 
 
 def validate_reminder_offsets(value: object) -> None:
@@ -39,7 +42,9 @@ def validate_reminder_offsets(value: object) -> None:
         for v in value
     ):
         raise ValidationError(
-            _("Reminder offsets are a list of minutes before a session, each 1 to 86400.")
+            _(
+                "Reminder offsets are a list of minutes before a session, each 1 to 86400."
+            )
         )
     if len(value) > 10 or len(set(value)) != len(value):
         raise ValidationError(_("Give at most ten distinct reminder offsets."))
@@ -88,7 +93,10 @@ class Event(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
     timezone = models.CharField(
-        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
+        _("time zone"),
+        max_length=64,
+        default="Asia/Shanghai",
+        validators=[validate_timezone],
     )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
@@ -100,7 +108,9 @@ class Event(models.Model):
         blank=True,
         related_name="events",
     )
-    registration_opens_at = models.DateTimeField(_("registration opens at"), null=True, blank=True)
+    registration_opens_at = models.DateTimeField(
+        _("registration opens at"), null=True, blank=True
+    )
     registration_closes_at = models.DateTimeField(
         _("registration closes at"), null=True, blank=True
     )
@@ -145,7 +155,7 @@ class Event(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def registration_is_open(self, at: "timezone.datetime | None" = None) -> bool:
+    def registration_is_open(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()
         if self.status != Event.Status.PUBLISHED:
             return False
@@ -168,11 +178,16 @@ class Session(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     event = models.ForeignKey(
-        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="sessions"
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="sessions",
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER
+    )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     venue = models.ForeignKey(
@@ -188,7 +203,9 @@ class Session(models.Model):
     )
     # Confirmed registrations, kept by conditional UPDATEs in events.services; the
     # CHECK constraint below is the last line against overbooking.
-    seats_taken = models.PositiveIntegerField(_("seats taken"), default=0, editable=False)
+    seats_taken = models.PositiveIntegerField(
+        _("seats taken"), default=0, editable=False
+    )
     # The last waiting-list ticket handed out; each waitlisted registration keeps its
     # own number, so that the list is ordered by arrival without renumbering.
     waitlist_last = models.PositiveIntegerField(default=0, editable=False)
@@ -258,12 +275,20 @@ class Registration(models.Model):
 
     ACTIVE_STATUSES = (Status.CONFIRMED, Status.WAITLISTED)
 
-    code = models.CharField(_("ticket code"), max_length=16, unique=True, default=new_ticket_code)
+    code = models.CharField(
+        _("ticket code"), max_length=16, unique=True, default=new_ticket_code
+    )
     session = models.ForeignKey(
-        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="registrations"
+        Session,
+        verbose_name=_("session"),
+        on_delete=models.CASCADE,
+        related_name="registrations",
     )
     attendee = models.ForeignKey(
-        Attendee, verbose_name=_("attendee"), on_delete=models.PROTECT, related_name="registrations"
+        Attendee,
+        verbose_name=_("attendee"),
+        on_delete=models.PROTECT,
+        related_name="registrations",
     )
     # The name and address as given for this registration.
     full_name = models.CharField(_("full name"), max_length=200)
@@ -279,6 +304,9 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     promoted_at = models.DateTimeField(_("promoted at"), null=True, blank=True)
+
+    # Place on the waiting list, set by the selectors that compute it (1 = next in).
+    waitlist_position: int | None = None
 
     class Meta:
         verbose_name = _("registration")

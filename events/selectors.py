@@ -25,7 +25,12 @@ def event_get_published(*, slug: str) -> Event:
         Event.objects.published()
         .select_related("venue")
         .prefetch_related(
-            Prefetch("sessions", queryset=Session.objects.select_related("venue").order_by("starts_at", "pk"))
+            Prefetch(
+                "sessions",
+                queryset=Session.objects.select_related("venue").order_by(
+                    "starts_at", "pk"
+                ),
+            )
         )
         .filter(slug=slug)
         .first()
@@ -35,12 +40,19 @@ def event_get_published(*, slug: str) -> Event:
     return event
 
 
-def event_get_for_organiser(*, slug: str, user: object, with_sessions: bool = True) -> Event:
+def event_get_for_organiser(
+    *, slug: str, user: object, with_sessions: bool = True
+) -> Event:
     """An event the user organises; anyone else is told it does not exist."""
     events = Event.objects.for_organiser(user).select_related("venue")
     if with_sessions:
         events = events.prefetch_related(
-            Prefetch("sessions", queryset=Session.objects.select_related("venue").order_by("starts_at", "pk"))
+            Prefetch(
+                "sessions",
+                queryset=Session.objects.select_related("venue").order_by(
+                    "starts_at", "pk"
+                ),
+            )
         )
     event = events.filter(slug=slug).first()
     if event is None:
@@ -63,7 +75,11 @@ def session_get_for_registration(*, event: Event, session_id: object) -> Session
         raise SessionNotFound() from None
     if not 0 < pk < 2**63:
         raise SessionNotFound()
-    session = Session.objects.select_related("event", "venue").filter(pk=pk, event=event).first()
+    session = (
+        Session.objects.select_related("event", "venue")
+        .filter(pk=pk, event=event)
+        .first()
+    )
     if session is None:
         raise SessionNotFound()
     return session
@@ -103,7 +119,8 @@ def _waitlist_position() -> Case:
 
 
 def with_waitlist_position(queryset: QuerySet[Registration]) -> QuerySet[Registration]:
-    return queryset.annotate(waitlist_position=_waitlist_position())
+    # The model declares waitlist_position for the rows that compute it one by one.
+    return queryset.annotate(waitlist_position=_waitlist_position())  # type: ignore[no-redef]
 
 
 def registration_waitlist_position(registration: Registration) -> int | None:
@@ -123,7 +140,9 @@ def registration_list_for_event(
     status: str | None = None,
     search: str | None = None,
 ) -> QuerySet[Registration]:
-    registrations = Registration.objects.filter(session__event=event).select_related("session")
+    registrations = Registration.objects.filter(session__event=event).select_related(
+        "session"
+    )
     if session_id is not None:
         registrations = registrations.filter(session_id=session_id)
     if status:

@@ -99,16 +99,18 @@ def _registration_insert(
 ) -> Registration:
     person = _attendee_upsert(attendee)
     scheduled = Session.objects.filter(pk=session.pk, status=Session.Status.SCHEDULED)
-    seated = scheduled.filter(Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity"))).update(
-        seats_taken=F("seats_taken") + 1
-    )
+    seated = scheduled.filter(
+        Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity"))
+    ).update(seats_taken=F("seats_taken") + 1)
     waitlist_number = None
     if not seated:
         joined = scheduled.filter(waitlist_enabled=True).update(
             waitlist_last=F("waitlist_last") + 1
         )
         if not joined:
-            if Session.objects.filter(pk=session.pk, status=Session.Status.CANCELLED).exists():
+            if Session.objects.filter(
+                pk=session.pk, status=Session.Status.CANCELLED
+            ).exists():
                 raise RegistrationClosed()
             raise SessionFull()
         # The row is locked by the UPDATE above, so this reads our own number.
@@ -123,7 +125,9 @@ def _registration_insert(
         phone=attendee.phone,
         organisation=attendee.organisation,
         language=attendee.language,
-        status=Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED,
+        status=Registration.Status.CONFIRMED
+        if seated
+        else Registration.Status.WAITLISTED,
         waitlist_number=waitlist_number,
     )
     registration_notice_queue(
@@ -307,13 +311,21 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
     The capacity never goes below the confirmed count.
     """
     data = _with_venue(data)
-    locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
-    if "capacity" in data and data["capacity"] is not None and data["capacity"] < locked.seats_taken:
+    locked = (
+        Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    )
+    if (
+        "capacity" in data
+        and data["capacity"] is not None
+        and data["capacity"] < locked.seats_taken
+    ):
         raise CapacityBelowConfirmed(
             f"{locked.seats_taken} registrations are confirmed; "
             f"the capacity cannot be {data['capacity']}."
         )
-    changed = [field for field, value in data.items() if getattr(locked, field) != value]
+    changed = [
+        field for field, value in data.items() if getattr(locked, field) != value
+    ]
     for field in changed:
         setattr(locked, field, data[field])
     if not changed:
@@ -343,7 +355,9 @@ def _active_registrations(session: Session) -> Iterable[Registration]:
 @transaction.atomic
 def session_cancel(*, session: Session) -> Session:
     """Cancels a session and every registration for it; cancelling twice is a no-op."""
-    locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    locked = (
+        Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    )
     if locked.is_cancelled:
         return locked
     registrations = list(

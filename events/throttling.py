@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -18,4 +19,12 @@ class RegistrationRateThrottle(SimpleRateThrottle):
         return settings.REGISTRATION_RATE_LIMIT or None
 
     def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }
+
+
+def registration_allowed(request: HttpRequest) -> bool:
+    """Counts one registration attempt of a page's client; False once over the limit."""
+    return RegistrationRateThrottle().allow_request(request, None)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from . import selectors, services
 from .errors import AlreadyRegistered
 from .forms import CheckInForm, RegistrationForm
 from .models import Event, Registration
-from .throttling import RegistrationRateThrottle
+from .throttling import registration_allowed
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -48,8 +48,13 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = RegistrationForm(request.POST or None, event=event, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
-        if not RegistrationRateThrottle().allow_request(request, None):
-            form.add_error(None, _("Too many registrations from your network. Please try again in a minute."))
+        if not registration_allowed(request):
+            form.add_error(
+                None,
+                _(
+                    "Too many registrations from your network. Please try again in a minute."
+                ),
+            )
             status = 429
         else:
             session = form.sessions[form.cleaned_data["session"]]
@@ -68,32 +73,44 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
             except AlreadyRegistered:
                 form.add_error(
                     "email",
-                    _("This address is already registered for this session. "
-                      "We have sent its manage link to it again."),
+                    _(
+                        "This address is already registered for this session. "
+                        "We have sent its manage link to it again."
+                    ),
                 )
                 status = 409
             except DomainError as exc:
                 form.add_error("session", exc.detail)
                 status = 409
             else:
-                url = reverse("events:registration_confirmed", kwargs={"code": registration.code})
+                url = reverse(
+                    "events:registration_confirmed", kwargs={"code": registration.code}
+                )
                 return HttpResponseRedirect(f"{url}?token={registration.token}")
     elif request.method == "POST":
         status = 400
     return render(
         request,
         "events/registration_form.html",
-        {"event": event, "form": form, "registration_open": event.registration_is_open()},
+        {
+            "event": event,
+            "form": form,
+            "registration_open": event.registration_is_open(),
+        },
         status=status,
     )
 
 
 def _registration_from_link(request: HttpRequest, code: str) -> Registration:
     try:
-        registration = services.registration_get_by_token(code=code, token=request.GET.get("token"))
+        registration = services.registration_get_by_token(
+            code=code, token=request.GET.get("token")
+        )
     except NotFoundError:
         raise Http404 from None
-    registration.waitlist_position = selectors.registration_waitlist_position(registration)
+    registration.waitlist_position = selectors.registration_waitlist_position(
+        registration
+    )
     return registration
 
 
@@ -106,7 +123,11 @@ def registration_confirmed(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "events/registration_confirmed.html",
-        {"registration": registration, "event": registration.session.event, "qr": _qr_data_uri(registration)},
+        {
+            "registration": registration,
+            "event": registration.session.event,
+            "qr": _qr_data_uri(registration),
+        },
     )
 
 
@@ -115,7 +136,11 @@ def registration_manage(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "events/registration_manage.html",
-        {"registration": registration, "event": registration.session.event, "qr": _qr_data_uri(registration)},
+        {
+            "registration": registration,
+            "event": registration.session.event,
+            "qr": _qr_data_uri(registration),
+        },
     )
 
 
@@ -144,7 +169,8 @@ def registration_calendar(request: HttpRequest, code: str) -> HttpResponse:
         location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
         description=registration.manage_url,
         url=registration.manage_url,
-        cancelled=session.is_cancelled or registration.status == Registration.Status.CANCELLED,
+        cancelled=session.is_cancelled
+        or registration.status == Registration.Status.CANCELLED,
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{registration.code}.ics"'
@@ -161,10 +187,14 @@ def check_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         event = next(e for e in events if e.slug == form.cleaned_data["event"])
         try:
-            registration, already = services.registration_check_in(event=event, code=form.cleaned_data["code"])
+            registration, already = services.registration_check_in(
+                event=event, code=form.cleaned_data["code"]
+            )
         except DomainError as exc:
             form.add_error("code", exc.detail)
             status = 404 if isinstance(exc, NotFoundError) else 409
         else:
             result = {"registration": registration, "already": already}
-    return render(request, "events/check_in.html", {"form": form, "result": result}, status=status)
+    return render(
+        request, "events/check_in.html", {"form": form, "result": result}, status=status
+    )

@@ -15,7 +15,9 @@ if os.environ.get("CI") == "true":
     sys.exit(0)
 parsed = urlparse(url)
 try:
-    socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1).close()
+    socket.create_connection(
+        (parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1
+    ).close()
 except OSError:
     print("sqlite:///var/test.sqlite3")
 else:

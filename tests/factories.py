@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from events.models import Attendee, Event, Registration, Session, Venue
+from events.models import Attendee, Event, Session, Venue
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -36,14 +36,22 @@ class EventFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Social Work Week {n}")
     status = Event.Status.PUBLISHED
     timezone = "Asia/Shanghai"
-    starts_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=10))
+    starts_on = factory.LazyFunction(
+        lambda: timezone.localdate() + dt.timedelta(days=10)
+    )
     ends_on = factory.LazyAttribute(lambda e: e.starts_on + dt.timedelta(days=2))
     venue = factory.SubFactory(VenueFactory)
-    registration_opens_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
-    registration_closes_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=9))
+    registration_opens_at = factory.LazyFunction(
+        lambda: timezone.now() - dt.timedelta(days=1)
+    )
+    registration_closes_at = factory.LazyFunction(
+        lambda: timezone.now() + dt.timedelta(days=9)
+    )
 
     @factory.post_generation
-    def organisers(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+    def organisers(
+        self, create: bool, extracted: list | None, **kwargs: object
+    ) -> None:
         if create and extracted:
             self.organisers.add(*extracted)
 

@@ -3,7 +3,6 @@
 import threading
 from collections import Counter
 
-import pytest
 from django.db import connection
 
 from events import services
@@ -45,7 +44,9 @@ def test_fifty_registrations_for_ten_seats(postgres_transactional: None) -> None
     def register(i: int) -> str:
         return services.registration_create(
             session=session,
-            attendee=services.AttendeeData(full_name=f"Person {i}", email=f"p{i}@example.org"),
+            attendee=services.AttendeeData(
+                full_name=f"Person {i}", email=f"p{i}@example.org"
+            ),
         ).status
 
     results = run_at_once(PEOPLE, register)
@@ -55,17 +56,27 @@ def test_fifty_registrations_for_ten_seats(postgres_transactional: None) -> None
     session.refresh_from_db()
     assert session.seats_taken == SEATS
     rows = registration_list_for_event(event=session.event, status="waitlisted")
-    assert sorted(r.waitlist_position for r in rows) == list(range(1, PEOPLE - SEATS + 1))
-    assert Registration.objects.filter(session=session, status="confirmed").count() == SEATS
+    assert sorted(r.waitlist_position for r in rows) == list(
+        range(1, PEOPLE - SEATS + 1)
+    )
+    assert (
+        Registration.objects.filter(session=session, status="confirmed").count()
+        == SEATS
+    )
 
 
-def test_the_same_person_twice_at_once_gets_one_registration(postgres_transactional: None) -> None:
+def test_the_same_person_twice_at_once_gets_one_registration(
+    postgres_transactional: None,
+) -> None:
     session = SessionFactory(capacity=SEATS)
 
     def register(i: int) -> str:
         return services.registration_create(
             session=session,
-            attendee=services.AttendeeData(full_name="Same", email="SAME@example.org" if i % 2 else "same@example.org"),
+            attendee=services.AttendeeData(
+                full_name="Same",
+                email="SAME@example.org" if i % 2 else "same@example.org",
+            ),
         ).status
 
     results = run_at_once(10, register)
@@ -75,22 +86,30 @@ def test_the_same_person_twice_at_once_gets_one_registration(postgres_transactio
     assert session.seats_taken == 1
 
 
-def test_cancellations_and_registrations_race_without_overbooking(postgres_transactional: None) -> None:
+def test_cancellations_and_registrations_race_without_overbooking(
+    postgres_transactional: None,
+) -> None:
     session = SessionFactory(capacity=5)
     seated = [
         services.registration_create(
             session=session,
-            attendee=services.AttendeeData(full_name=f"Seated {i}", email=f"s{i}@example.org"),
+            attendee=services.AttendeeData(
+                full_name=f"Seated {i}", email=f"s{i}@example.org"
+            ),
         )
         for i in range(5)
     ]
 
     def act(i: int) -> str:
         if i < 5:
-            return services.registration_cancel(code=seated[i].code, token=seated[i].token).status
+            return services.registration_cancel(
+                code=seated[i].code, token=seated[i].token
+            ).status
         return services.registration_create(
             session=session,
-            attendee=services.AttendeeData(full_name=f"New {i}", email=f"n{i}@example.org"),
+            attendee=services.AttendeeData(
+                full_name=f"New {i}", email=f"n{i}@example.org"
+            ),
         ).status
 
     results = run_at_once(25, act)

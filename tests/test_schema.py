@@ -24,7 +24,6 @@ CHECKS = [
 ]
 
 
-
 def served_schema() -> dict:
     """The schema exactly as /api/schema/ serves it."""
     response = Client(HTTP_HOST="localhost").get("/api/schema/", {"format": "json"})

@@ -25,12 +25,16 @@ pytestmark = pytest.mark.django_db
 def register(session: Session, n: int | str, **extra: str) -> Registration:
     return services.registration_create(
         session=session,
-        attendee=services.AttendeeData(full_name=f"Person {n}", email=f"person{n}@example.org", **extra),
+        attendee=services.AttendeeData(
+            full_name=f"Person {n}", email=f"person{n}@example.org", **extra
+        ),
     )
 
 
 def positions(session: Session) -> list[tuple[str, int | None]]:
-    waiting = Registration.objects.filter(session=session, status="waitlisted").order_by("waitlist_number")
+    waiting = Registration.objects.filter(
+        session=session, status="waitlisted"
+    ).order_by("waitlist_number")
     return [(r.email, registration_waitlist_position(r)) for r in waiting]
 
 
@@ -41,7 +45,10 @@ def test_registration_takes_a_seat_until_full_then_waitlists_in_order() -> None:
     assert [first.status, second.status] == ["confirmed", "confirmed"]
     assert [third.status, fourth.status] == ["waitlisted", "waitlisted"]
     assert session.seats_taken == 2
-    assert positions(session) == [("person2@example.org", 1), ("person3@example.org", 2)]
+    assert positions(session) == [
+        ("person2@example.org", 1),
+        ("person3@example.org", 2),
+    ]
 
 
 def test_registration_is_refused_when_full_without_a_waiting_list() -> None:
@@ -60,11 +67,13 @@ def test_unlimited_session_always_confirms() -> None:
 def test_same_email_in_any_case_is_refused_while_active() -> None:
     session = SessionFactory(capacity=5)
     services.registration_create(
-        session=session, attendee=services.AttendeeData(full_name="A", email="Chen@Example.org")
+        session=session,
+        attendee=services.AttendeeData(full_name="A", email="Chen@Example.org"),
     )
     with pytest.raises(AlreadyRegistered):
         services.registration_create(
-            session=session, attendee=services.AttendeeData(full_name="B", email="chen@EXAMPLE.org")
+            session=session,
+            attendee=services.AttendeeData(full_name="B", email="chen@EXAMPLE.org"),
         )
     session.refresh_from_db()
     assert session.seats_taken == 1, "the refused attempt must not keep a seat"
@@ -90,7 +99,10 @@ def test_attendee_keeps_the_latest_details() -> None:
     "change",
     [
         {"registration_opens_at": timezone.now() + dt.timedelta(hours=1)},
-        {"registration_closes_at": timezone.now() - dt.timedelta(minutes=1), "registration_opens_at": None},
+        {
+            "registration_closes_at": timezone.now() - dt.timedelta(minutes=1),
+            "registration_opens_at": None,
+        },
         {"status": "draft"},
     ],
     ids=["not-yet-open", "closed", "unpublished"],
@@ -129,11 +141,18 @@ def test_cancelling_a_confirmed_registration_promotes_the_head_of_the_list() -> 
 def test_cancelling_a_waitlisted_registration_moves_those_behind_up() -> None:
     session = SessionFactory(capacity=1)
     register(session, 1)
-    second, third, fourth = register(session, 2), register(session, 3), register(session, 4)
+    second, third, fourth = (
+        register(session, 2),
+        register(session, 3),
+        register(session, 4),
+    )
     services.registration_cancel(code=third.code, token=third.token)
     session.refresh_from_db()
     assert session.seats_taken == 1
-    assert positions(session) == [("person2@example.org", 1), ("person4@example.org", 2)]
+    assert positions(session) == [
+        ("person2@example.org", 1),
+        ("person4@example.org", 2),
+    ]
     assert second.status == "waitlisted"
     fourth.refresh_from_db()
     assert fourth.status == "waitlisted"
@@ -174,7 +193,9 @@ def test_capacity_to_unlimited_promotes_everyone() -> None:
     for n in range(4):
         register(session, n)
     services.session_update(session=session, data={"capacity": None})
-    assert set(Registration.objects.filter(session=session).values_list("status", flat=True)) == {"confirmed"}
+    assert set(
+        Registration.objects.filter(session=session).values_list("status", flat=True)
+    ) == {"confirmed"}
 
 
 def test_capacity_cannot_go_below_the_confirmed_count() -> None:
@@ -190,7 +211,10 @@ def test_capacity_cannot_go_below_the_confirmed_count() -> None:
 def test_time_change_raises_the_calendar_sequence() -> None:
     session = SessionFactory()
     later = session.starts_at + dt.timedelta(hours=1)
-    services.session_update(session=session, data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)})
+    services.session_update(
+        session=session,
+        data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)},
+    )
     session.refresh_from_db()
     assert session.sequence == 1
     services.session_update(session=session, data={"capacity": 50})
@@ -208,15 +232,21 @@ def test_session_cancel_cancels_every_registration_once() -> None:
     assert session.status == "cancelled"
     assert session.seats_taken == 0
     assert session.sequence == 1
-    assert set(Registration.objects.filter(session=session).values_list("status", flat=True)) == {"cancelled"}
+    assert set(
+        Registration.objects.filter(session=session).values_list("status", flat=True)
+    ) == {"cancelled"}
 
 
 def test_check_in_is_idempotent() -> None:
     session = SessionFactory()
     registration = register(session, 1)
-    first, already = services.registration_check_in(event=session.event, code=registration.code.lower())
+    first, already = services.registration_check_in(
+        event=session.event, code=registration.code.lower()
+    )
     assert already is False and first.checked_in_at is not None
-    second, already = services.registration_check_in(event=session.event, code=registration.code)
+    second, already = services.registration_check_in(
+        event=session.event, code=registration.code
+    )
     assert already is True
     assert second.checked_in_at == first.checked_in_at
 

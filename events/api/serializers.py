@@ -18,13 +18,18 @@ LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 def no_control_characters(value: str) -> None:
     """Rejects line breaks and other control characters (they end up in mail headers)."""
     if _CONTROL_CHARACTERS.search(value):
-        raise serializers.ValidationError(_("Line breaks and control characters are not allowed."))
+        raise serializers.ValidationError(
+            _("Line breaks and control characters are not allowed.")
+        )
 
 
 class VenueSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, validators=[no_control_characters])
     address = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, default="",
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
         validators=[no_control_characters],
     )
 
@@ -87,7 +92,9 @@ class EventDetailOutputSerializer(EventOutputSerializer):
 class EventInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=100)
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000
+    )
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
     timezone = serializers.CharField(max_length=64, required=False)
     starts_on = serializers.DateField()
@@ -118,26 +125,38 @@ class EventInputSerializer(serializers.Serializer):
         starts_on = attrs.get("starts_on", getattr(instance, "starts_on", None))
         ends_on = attrs.get("ends_on", getattr(instance, "ends_on", None))
         if starts_on and ends_on and ends_on < starts_on:
-            raise serializers.ValidationError({"ends_on": [_("The event cannot end before it starts.")]})
-        opens = attrs.get("registration_opens_at", getattr(instance, "registration_opens_at", None))
+            raise serializers.ValidationError(
+                {"ends_on": [_("The event cannot end before it starts.")]}
+            )
+        opens = attrs.get(
+            "registration_opens_at", getattr(instance, "registration_opens_at", None)
+        )
         closes = attrs.get(
             "registration_closes_at", getattr(instance, "registration_closes_at", None)
         )
         if opens and closes and closes <= opens:
             raise serializers.ValidationError(
-                {"registration_closes_at": [_("Registration must close after it opens.")]}
+                {
+                    "registration_closes_at": [
+                        _("Registration must close after it opens.")
+                    ]
+                }
             )
         return attrs
 
 
 class SessionInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000
+    )
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     venue = VenueSerializer(required=False, allow_null=True)
-    capacity = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
+    capacity = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, required=False, allow_null=True
+    )
     waitlist_enabled = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -145,20 +164,30 @@ class SessionInputSerializer(serializers.Serializer):
         starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
         if starts_at and ends_at and ends_at <= starts_at:
-            raise serializers.ValidationError({"ends_at": [_("A session must end after it starts.")]})
+            raise serializers.ValidationError(
+                {"ends_at": [_("A session must end after it starts.")]}
+            )
         return attrs
 
 
 class RegistrationInputSerializer(serializers.Serializer):
     session = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    full_name = serializers.CharField(max_length=200, validators=[no_control_characters])
+    full_name = serializers.CharField(
+        max_length=200, validators=[no_control_characters]
+    )
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(
-        max_length=40, required=False, allow_blank=True, default="",
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
         validators=[no_control_characters],
     )
     organisation = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default="",
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
         validators=[no_control_characters],
     )
     language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
@@ -166,8 +195,12 @@ class RegistrationInputSerializer(serializers.Serializer):
 
 class RegistrationFilterSerializer(serializers.Serializer):
     session = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    status = serializers.ChoiceField(choices=Registration.Status.choices, required=False)
-    search = serializers.CharField(required=False, max_length=200, validators=[no_control_characters])
+    status = serializers.ChoiceField(
+        choices=Registration.Status.choices, required=False
+    )
+    search = serializers.CharField(
+        required=False, max_length=200, validators=[no_control_characters]
+    )
 
 
 class RegistrationOutputSerializer(serializers.ModelSerializer):
@@ -227,6 +260,6 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )

@@ -44,7 +44,10 @@ from .serializers import (
 
 def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
     """Schema entries for the RFC 9457 errors an operation can answer with."""
-    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer) for code in codes}
+    return {
+        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer)
+        for code in codes
+    }
 
 
 class IsOrganiserUser(permissions.IsAuthenticated):
@@ -68,7 +71,10 @@ def paginated(name: str, serializer: Any) -> Any:
 
 
 TOKEN_PARAMETER = OpenApiParameter(
-    "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+    "token",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=True,
     description="The secret of the manage link.",
 )
 
@@ -78,12 +84,20 @@ class EventListApi(APIView):
         return [IsOrganiserUser()] if self.request.method == "POST" else []
 
     @extend_schema(
-        responses={200: paginated("PaginatedEventList", EventOutputSerializer), **problems(404)}, operation_id="events_list"
+        responses={
+            200: paginated("PaginatedEventList", EventOutputSerializer),
+            **problems(404),
+        },
+        operation_id="events_list",
     )
     def get(self, request: Request) -> Response:
         paginator = PagePagination()
-        page = paginator.paginate_queryset(selectors.event_list_published(), request, view=self)
-        return paginator.get_paginated_response(EventOutputSerializer(page, many=True).data)
+        page = paginator.paginate_queryset(
+            selectors.event_list_published(), request, view=self
+        )
+        return paginator.get_paginated_response(
+            EventOutputSerializer(page, many=True).data
+        )
 
     @extend_schema(
         request=EventInputSerializer,
@@ -94,7 +108,9 @@ class EventListApi(APIView):
         data.is_valid(raise_exception=True)
         event = services.event_create(data=data.validated_data, organiser=request.user)
         event = selectors.event_get_for_organiser(slug=event.slug, user=request.user)
-        return Response(EventDetailOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+        return Response(
+            EventDetailOutputSerializer(event).data, status=status.HTTP_201_CREATED
+        )
 
 
 class EventDetailApi(APIView):
@@ -131,7 +147,9 @@ class EventSessionsApi(APIView):
         data = SessionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         session = services.session_create(event=event, data=data.validated_data)
-        return Response(SessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+        return Response(
+            SessionOutputSerializer(session).data, status=status.HTTP_201_CREATED
+        )
 
 
 class SessionDetailApi(APIView):
@@ -142,7 +160,9 @@ class SessionDetailApi(APIView):
         responses={200: SessionOutputSerializer, **problems(400, 401, 403, 404, 409)},
     )
     def patch(self, request: Request, session_id: int) -> Response:
-        session = selectors.session_get_for_organiser(session_id=session_id, user=request.user)
+        session = selectors.session_get_for_organiser(
+            session_id=session_id, user=request.user
+        )
         data = SessionInputSerializer(session, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         session = services.session_update(session=session, data=data.validated_data)
@@ -152,9 +172,14 @@ class SessionDetailApi(APIView):
 class SessionCancelApi(APIView):
     permission_classes = [IsOrganiserUser]
 
-    @extend_schema(request=None, responses={200: SessionOutputSerializer, **problems(401, 403, 404)})
+    @extend_schema(
+        request=None,
+        responses={200: SessionOutputSerializer, **problems(401, 403, 404)},
+    )
     def post(self, request: Request, session_id: int) -> Response:
-        session = selectors.session_get_for_organiser(session_id=session_id, user=request.user)
+        session = selectors.session_get_for_organiser(
+            session_id=session_id, user=request.user
+        )
         session = services.session_cancel(session=session)
         return Response(SessionOutputSerializer(session).data)
 
@@ -166,7 +191,9 @@ class CSVRenderer(BaseRenderer):
     format = "csv"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
         return JSONRenderer().render(data)
 
 
@@ -183,20 +210,28 @@ class EventRegistrationsApi(APIView):
         parameters=[
             OpenApiParameter("session", OpenApiTypes.INT, OpenApiParameter.QUERY),
             OpenApiParameter(
-                "status", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                "status",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
                 enum=Registration.Status.values,
             ),
             OpenApiParameter("search", OpenApiTypes.STR, OpenApiParameter.QUERY),
-            OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"]),
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"]
+            ),
         ],
         responses={
-            200: paginated("PaginatedRegistrationList", RegistrationOrganiserSerializer),
+            200: paginated(
+                "PaginatedRegistrationList", RegistrationOrganiserSerializer
+            ),
             (200, "text/csv"): OpenApiTypes.STR,
             **problems(400, 401, 403, 404),
         },
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
-        event = selectors.event_get_for_organiser(slug=slug, user=request.user, with_sessions=False)
+        event = selectors.event_get_for_organiser(
+            slug=slug, user=request.user, with_sessions=False
+        )
         filters = RegistrationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         registrations = selectors.registration_list_for_event(
@@ -206,12 +241,18 @@ class EventRegistrationsApi(APIView):
             search=filters.validated_data.get("search"),
         )
         if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(registrations_csv(registrations), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{event.slug}-registrations.csv"'
+            response = StreamingHttpResponse(
+                registrations_csv(registrations), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="{event.slug}-registrations.csv"'
+            )
             return response
         paginator = PagePagination()
         page = paginator.paginate_queryset(registrations, request, view=self)
-        return paginator.get_paginated_response(RegistrationOrganiserSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            RegistrationOrganiserSerializer(page, many=True).data
+        )
 
     @extend_schema(
         request=RegistrationInputSerializer,
@@ -222,8 +263,12 @@ class EventRegistrationsApi(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         event = selectors.event_get_published(slug=slug)
-        session = selectors.session_get_for_registration(event=event, session_id=fields["session"])
-        language = fields.get("language") or (get_language() if get_language() in LANGUAGE_CODES else "en")
+        session = selectors.session_get_for_registration(
+            event=event, session_id=fields["session"]
+        )
+        language = fields.get("language") or (
+            get_language() if get_language() in LANGUAGE_CODES else "en"
+        )
         registration = services.registration_create(
             session=session,
             attendee=services.AttendeeData(
@@ -234,25 +279,43 @@ class EventRegistrationsApi(APIView):
                 language=language,
             ),
         )
-        registration.waitlist_position = selectors.registration_waitlist_position(registration)
-        return Response(RegistrationCreatedSerializer(registration).data, status=status.HTTP_201_CREATED)
+        registration.waitlist_position = selectors.registration_waitlist_position(
+            registration
+        )
+        return Response(
+            RegistrationCreatedSerializer(registration).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class RegistrationApi(APIView):
-    @extend_schema(parameters=[TOKEN_PARAMETER], responses={200: RegistrationOutputSerializer, **problems(404)})
+    @extend_schema(
+        parameters=[TOKEN_PARAMETER],
+        responses={200: RegistrationOutputSerializer, **problems(404)},
+    )
     def get(self, request: Request, code: str) -> Response:
-        registration = services.registration_get_by_token(code=code, token=request.query_params.get("token"))
-        registration.waitlist_position = selectors.registration_waitlist_position(registration)
+        registration = services.registration_get_by_token(
+            code=code, token=request.query_params.get("token")
+        )
+        registration.waitlist_position = selectors.registration_waitlist_position(
+            registration
+        )
         return Response(RegistrationOutputSerializer(registration).data)
 
 
 class RegistrationCancelApi(APIView):
     @extend_schema(
-        request=None, parameters=[TOKEN_PARAMETER], responses={200: RegistrationOutputSerializer, **problems(404)}
+        request=None,
+        parameters=[TOKEN_PARAMETER],
+        responses={200: RegistrationOutputSerializer, **problems(404)},
     )
     def post(self, request: Request, code: str) -> Response:
-        registration = services.registration_cancel(code=code, token=request.query_params.get("token"))
-        registration.waitlist_position = selectors.registration_waitlist_position(registration)
+        registration = services.registration_cancel(
+            code=code, token=request.query_params.get("token")
+        )
+        registration.waitlist_position = selectors.registration_waitlist_position(
+            registration
+        )
         return Response(RegistrationOutputSerializer(registration).data)
 
 
@@ -264,10 +327,14 @@ class CheckInApi(APIView):
         responses={200: CheckInOutputSerializer, **problems(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, slug: str) -> Response:
-        event = selectors.event_get_for_organiser(slug=slug, user=request.user, with_sessions=False)
+        event = selectors.event_get_for_organiser(
+            slug=slug, user=request.user, with_sessions=False
+        )
         data = CheckInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        registration, already = services.registration_check_in(event=event, code=data.validated_data["code"])
+        registration, already = services.registration_check_in(
+            event=event, code=data.validated_data["code"]
+        )
         registration.waitlist_position = None
         body = {
             "registration": registration,

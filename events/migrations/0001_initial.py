@@ -2,13 +2,13 @@
 
 import django.db.models.deletion
 import django.db.models.functions.text
-import events.models
 from django.conf import settings
 from django.db import migrations, models
 
+import events.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,132 +17,470 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Attendee',
+            name="Attendee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='email')),
-                ('full_name', models.CharField(max_length=200, verbose_name='full name')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('organisation', models.CharField(blank=True, max_length=200, verbose_name='organisation')),
-                ('language', models.CharField(default='en', max_length=10, verbose_name='language')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        max_length=254, unique=True, verbose_name="email"
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(max_length=200, verbose_name="full name"),
+                ),
+                (
+                    "phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="phone"),
+                ),
+                (
+                    "organisation",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="organisation"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        default="en", max_length=10, verbose_name="language"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                ),
             ],
             options={
-                'verbose_name': 'attendee',
-                'verbose_name_plural': 'attendees',
+                "verbose_name": "attendee",
+                "verbose_name_plural": "attendees",
             },
         ),
         migrations.CreateModel(
-            name='Venue',
+            name="Venue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "address",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="address"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'venue',
-                'verbose_name_plural': 'venues',
-                'ordering': ['name'],
+                "verbose_name": "venue",
+                "verbose_name_plural": "venues",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('cancelled', 'Cancelled')], default='draft', max_length=20, verbose_name='status')),
-                ('timezone', models.CharField(default='Asia/Shanghai', max_length=64, validators=[events.models.validate_timezone], verbose_name='time zone')),
-                ('starts_on', models.DateField(verbose_name='starts on')),
-                ('ends_on', models.DateField(verbose_name='ends on')),
-                ('registration_opens_at', models.DateTimeField(blank=True, null=True, verbose_name='registration opens at')),
-                ('registration_closes_at', models.DateTimeField(blank=True, null=True, verbose_name='registration closes at')),
-                ('reminder_offsets', models.JSONField(default=events.models.default_reminder_offsets, validators=[events.models.validate_reminder_offsets], verbose_name='reminder offsets (minutes before a session)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('organisers', models.ManyToManyField(blank=True, related_name='organised_events', to=settings.AUTH_USER_MODEL, verbose_name='organisers')),
-                ('venue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='events.venue', verbose_name='venue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(max_length=100, unique=True, verbose_name="slug"),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "description",
+                    models.TextField(blank=True, verbose_name="description"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Asia/Shanghai",
+                        max_length=64,
+                        validators=[events.models.validate_timezone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                ("starts_on", models.DateField(verbose_name="starts on")),
+                ("ends_on", models.DateField(verbose_name="ends on")),
+                (
+                    "registration_opens_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="registration opens at"
+                    ),
+                ),
+                (
+                    "registration_closes_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="registration closes at"
+                    ),
+                ),
+                (
+                    "reminder_offsets",
+                    models.JSONField(
+                        default=events.models.default_reminder_offsets,
+                        validators=[events.models.validate_reminder_offsets],
+                        verbose_name="reminder offsets (minutes before a session)",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                ),
+                (
+                    "organisers",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="organised_events",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="organisers",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="events.venue",
+                        verbose_name="venue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'event',
-                'verbose_name_plural': 'events',
-                'ordering': ['starts_on', 'title'],
+                "verbose_name": "event",
+                "verbose_name_plural": "events",
+                "ordering": ["starts_on", "title"],
             },
         ),
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('kind', models.CharField(choices=[('ceremony', 'Ceremony'), ('talk', 'Talk'), ('workshop', 'Workshop'), ('showcase', 'Showcase'), ('visit', 'Visit'), ('other', 'Other')], default='other', max_length=20, verbose_name='kind')),
-                ('starts_at', models.DateTimeField(verbose_name='starts at')),
-                ('ends_at', models.DateTimeField(verbose_name='ends at')),
-                ('capacity', models.PositiveIntegerField(blank=True, help_text='Empty means unlimited.', null=True, verbose_name='capacity')),
-                ('seats_taken', models.PositiveIntegerField(default=0, editable=False, verbose_name='seats taken')),
-                ('waitlist_last', models.PositiveIntegerField(default=0, editable=False)),
-                ('waitlist_enabled', models.BooleanField(default=True, verbose_name='waiting list')),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('cancelled', 'Cancelled')], default='scheduled', max_length=20, verbose_name='status')),
-                ('sequence', models.PositiveIntegerField(default=0, editable=False)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='events.event', verbose_name='event')),
-                ('venue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='events.venue', verbose_name='venue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "description",
+                    models.TextField(blank=True, verbose_name="description"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ceremony", "Ceremony"),
+                            ("talk", "Talk"),
+                            ("workshop", "Workshop"),
+                            ("showcase", "Showcase"),
+                            ("visit", "Visit"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty means unlimited.",
+                        null=True,
+                        verbose_name="capacity",
+                    ),
+                ),
+                (
+                    "seats_taken",
+                    models.PositiveIntegerField(
+                        default=0, editable=False, verbose_name="seats taken"
+                    ),
+                ),
+                (
+                    "waitlist_last",
+                    models.PositiveIntegerField(default=0, editable=False),
+                ),
+                (
+                    "waitlist_enabled",
+                    models.BooleanField(default=True, verbose_name="waiting list"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="scheduled",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("sequence", models.PositiveIntegerField(default=0, editable=False)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="events.event",
+                        verbose_name="event",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="events.venue",
+                        verbose_name="venue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ['starts_at', 'pk'],
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ["starts_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Registration',
+            name="Registration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(default=events.models.new_ticket_code, max_length=16, unique=True, verbose_name='ticket code')),
-                ('full_name', models.CharField(max_length=200, verbose_name='full name')),
-                ('email', models.EmailField(max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('organisation', models.CharField(blank=True, max_length=200, verbose_name='organisation')),
-                ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese')], default='en', max_length=10, verbose_name='language')),
-                ('status', models.CharField(choices=[('confirmed', 'Confirmed'), ('waitlisted', 'Waitlisted'), ('cancelled', 'Cancelled')], max_length=20, verbose_name='status')),
-                ('waitlist_number', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('checked_in_at', models.DateTimeField(blank=True, null=True, verbose_name='checked in at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='registered at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('promoted_at', models.DateTimeField(blank=True, null=True, verbose_name='promoted at')),
-                ('attendee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registrations', to='events.attendee', verbose_name='attendee')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='registrations', to='events.session', verbose_name='session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        default=events.models.new_ticket_code,
+                        max_length=16,
+                        unique=True,
+                        verbose_name="ticket code",
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(max_length=200, verbose_name="full name"),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email")),
+                (
+                    "phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="phone"),
+                ),
+                (
+                    "organisation",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="organisation"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("zh-hans", "Simplified Chinese")],
+                        default="en",
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("waitlisted", "Waitlisted"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "waitlist_number",
+                    models.PositiveIntegerField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "checked_in_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="checked in at"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True, verbose_name="registered at"
+                    ),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="cancelled at"
+                    ),
+                ),
+                (
+                    "promoted_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="promoted at"
+                    ),
+                ),
+                (
+                    "attendee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registrations",
+                        to="events.attendee",
+                        verbose_name="attendee",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="registrations",
+                        to="events.session",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'registration',
-                'verbose_name_plural': 'registrations',
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'waitlisted')), fields=['session', 'waitlist_number'], name='registration_waitlist_idx'), models.Index(fields=['session', 'status'], name='events_regi_session_8d4115_idx')],
-                'constraints': [models.UniqueConstraint(models.F('session'), django.db.models.functions.text.Lower('email'), condition=models.Q(('status__in', ['confirmed', 'waitlisted'])), name='registration_one_active_per_email'), models.UniqueConstraint(condition=models.Q(('status', 'waitlisted')), fields=('session', 'waitlist_number'), name='registration_unique_waitlist_number'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'waitlisted'), ('waitlist_number__isnull', False)), models.Q(('status', 'waitlisted'), _negated=True), _connector='OR'), name='registration_waitlisted_has_number')],
+                "verbose_name": "registration",
+                "verbose_name_plural": "registrations",
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "waitlisted")),
+                        fields=["session", "waitlist_number"],
+                        name="registration_waitlist_idx",
+                    ),
+                    models.Index(
+                        fields=["session", "status"],
+                        name="events_regi_session_8d4115_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("session"),
+                        django.db.models.functions.text.Lower("email"),
+                        condition=models.Q(("status__in", ["confirmed", "waitlisted"])),
+                        name="registration_one_active_per_email",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "waitlisted")),
+                        fields=("session", "waitlist_number"),
+                        name="registration_unique_waitlist_number",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("status", "waitlisted"),
+                                ("waitlist_number__isnull", False),
+                            ),
+                            models.Q(("status", "waitlisted"), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="registration_waitlisted_has_number",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['event', 'starts_at'], name='events_sess_event_i_c1c105_idx'),
+            model_name="session",
+            index=models.Index(
+                fields=["event", "starts_at"], name="events_sess_event_i_c1c105_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__isnull', True), ('seats_taken__lte', models.F('capacity')), _connector='OR'), name='session_not_overbooked'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("capacity__isnull", True),
+                    ("seats_taken__lte", models.F("capacity")),
+                    _connector="OR",
+                ),
+                name="session_not_overbooked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('seats_taken__gte', 0)), name='session_seats_taken_not_negative'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("seats_taken__gte", 0)),
+                name="session_seats_taken_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='session_ends_after_start'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="session_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='event_ends_after_start'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="event_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('registration_opens_at__isnull', True), ('registration_closes_at__isnull', True), ('registration_closes_at__gt', models.F('registration_opens_at')), _connector='OR'), name='event_registration_window_ordered'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("registration_opens_at__isnull", True),
+                    ("registration_closes_at__isnull", True),
+                    ("registration_closes_at__gt", models.F("registration_opens_at")),
+                    _connector="OR",
+                ),
+                name="event_registration_window_ordered",
+            ),
         ),
     ]

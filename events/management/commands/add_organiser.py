@@ -35,10 +35,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("event_slug")
-        parser.add_argument("--password", help="Also set this password for the admin login.")
+        parser.add_argument(
+            "--password", help="Also set this password for the admin login."
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, email: str, event_slug: str, password: str | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        email: str,
+        event_slug: str,
+        password: str | None,
+        **options: Any,
+    ) -> None:
         email = email.strip().lower()
         try:
             validate_email(email)
@@ -48,7 +57,10 @@ class Command(BaseCommand):
         if event is None:
             raise CommandError(f"No event with the slug {event_slug!r}.")
         User = get_user_model()
-        user = User.objects.filter(email__iexact=email).first() or User.objects.filter(username=email).first()
+        user = (
+            User.objects.filter(email__iexact=email).first()
+            or User.objects.filter(username=email).first()
+        )
         if user is None:
             user = User.objects.create_user(username=email, email=email)
             user.set_unusable_password()

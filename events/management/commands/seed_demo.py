@@ -21,26 +21,58 @@ TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 # (day, start, end, kind, capacity, title, description)
 SESSIONS = [
-    (0, "09:30", "11:00", Session.Kind.CEREMONY, 300,
-     "Kick-off and logo release · 启动仪式暨宁波社工标识发布",
-     "The week opens at the Talents House and the orange LOGO of Ningbo Social Work is released."),
-    (0, "14:00", "16:00", Session.Kind.CEREMONY, 200,
-     "Award ceremony: fourth and fifth batches of demonstration bases · 第四、五批市级社会工作示范基地授牌",
-     "More than 20 communities, among them Wantou Community of Yongjiang Street, Jiangbei District, "
-     "receive the plaque of a municipal social work demonstration base."),
-    (1, "09:30", "10:30", Session.Kind.CEREMONY, 120,
-     "Appointment of the Supervisory Lecturer Group · 督导讲师团聘任仪式",
-     "Ten municipal social work supervisory talents are appointed to the Ningbo Social Work "
-     "Supervisory Lecturer Group."),
-    (1, "14:00", "16:30", Session.Kind.SHOWCASE, 150,
-     "Outstanding projects of Haishu, Yinzhou and Jiangbei · 优秀社工项目展示",
-     "Districts show what social work has achieved, project by project."),
-    (2, "10:00", "11:30", Session.Kind.TALK, 40,
-     "Ciyuan Post: employment assistance in Cicheng Town · 慈园岗位就业帮扶项目分享",
-     "Cicheng Town Social Workstation on how the Ciyuan Post project helped more than 150 "
-     "residents find work, and its turn to agriculture and tourism."),
+    (
+        0,
+        "09:30",
+        "11:00",
+        Session.Kind.CEREMONY,
+        300,
+        "Kick-off and logo release · 启动仪式暨宁波社工标识发布",
+        "The week opens at the Talents House and the orange LOGO of Ningbo Social Work is released.",
+    ),
+    (
+        0,
+        "14:00",
+        "16:00",
+        Session.Kind.CEREMONY,
+        200,
+        "Award ceremony: fourth and fifth batches of demonstration bases · 第四、五批市级社会工作示范基地授牌",
+        "More than 20 communities, among them Wantou Community of Yongjiang Street, Jiangbei District, "
+        "receive the plaque of a municipal social work demonstration base.",
+    ),
+    (
+        1,
+        "09:30",
+        "10:30",
+        Session.Kind.CEREMONY,
+        120,
+        "Appointment of the Supervisory Lecturer Group · 督导讲师团聘任仪式",
+        "Ten municipal social work supervisory talents are appointed to the Ningbo Social Work "
+        "Supervisory Lecturer Group.",
+    ),
+    (
+        1,
+        "14:00",
+        "16:30",
+        Session.Kind.SHOWCASE,
+        150,
+        "Showcase of outstanding projects: Haishu, Yinzhou and Jiangbei · 优秀社工项目展示",
+        "Districts show what social work has achieved, project by project.",
+    ),
+    (
+        2,
+        "10:00",
+        "11:30",
+        Session.Kind.TALK,
+        40,
+        "Ciyuan Post: employment assistance in Cicheng Town · 慈园岗位就业帮扶项目分享",
+        "Cicheng Town Social Workstation on how the Ciyuan Post project helped more than 150 "
+        "residents find work, and its turn to agriculture and tourism.",
+    ),
 ]
-DEMO_REGISTRATIONS = 36  # on the Ciyuan Post talk, so that the demo shows a nearly full session
+DEMO_REGISTRATIONS = (
+    36  # on the Ciyuan Post talk, so that the demo shows a nearly full session
+)
 
 
 def _at(day: dt.date, clock: str) -> dt.datetime:
@@ -90,7 +122,9 @@ class Command(BaseCommand):
                 "description": description,
             }
             if session is None:
-                session = Session.objects.create(event=event, title=title, capacity=capacity, **values)
+                session = Session.objects.create(
+                    event=event, title=title, capacity=capacity, **values
+                )
             else:
                 services.session_update(session=session, data=values)
             talk = session

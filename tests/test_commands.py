@@ -1,0 +1,65 @@
+"""Management commands: add_organiser, seed_demo."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from events.models import Event, Registration, Session, Venue
+
+from .factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_add_organiser_prints_the_token_last_and_reuses_the_user() -> None:
+    event = EventFactory(slug="week")
+    other = EventFactory(slug="other")
+    first = run("add_organiser", "Org@Example.org", "week").strip().splitlines()[-1]
+    second = run("add_organiser", "org@example.org", "other").strip().splitlines()[-1]
+    user = get_user_model().objects.get(email="org@example.org")
+    assert first == second == Token.objects.get(user=user).key
+    assert user.is_staff and not user.is_superuser
+    assert set(user.organised_events.all()) == {event, other}
+    assert user.has_perm("events.change_session")
+
+
+def test_add_organiser_refuses_unknown_event_and_bad_email() -> None:
+    with pytest.raises(CommandError):
+        run("add_organiser", "org@example.org", "nope")
+    EventFactory(slug="week")
+    with pytest.raises(CommandError):
+        run("add_organiser", "not-an-email", "week")
+    assert not get_user_model().objects.exists()
+
+
+def test_seed_demo_twice_duplicates_nothing() -> None:
+    run("seed_demo")
+    counts = (
+        Event.objects.count(),
+        Session.objects.count(),
+        Venue.objects.count(),
+        Registration.objects.count(),
+    )
+    run("seed_demo")
+    assert (
+        Event.objects.count(),
+        Session.objects.count(),
+        Venue.objects.count(),
+        Registration.objects.count(),
+    ) == counts
+    event = Event.objects.get(slug="social-work-week-2021")
+    assert event.status == "published" and event.registration_is_open()
+    assert "2021" in event.title
+    titles = " ".join(event.sessions.values_list("title", flat=True))
+    for words in ("logo", "fifth batches", "Lecturer Group", "showcase", "Ciyuan Post"):
+        assert words.lower() in titles.lower()
+    assert counts[1] == 5
