@@ -586,3 +586,16 @@ def test_method_not_allowed_is_problem_json(api, event) -> None:
     assert_problem(
         api.delete(f"/api/v1/events/{event.slug}/"), 405, "method_not_allowed"
     )
+
+
+def test_dates_outside_the_planning_range_are_invalid(staff_api) -> None:
+    body = {
+        **EVENT_BODY,
+        "starts_on": "0136-09-20",
+        "registration_opens_at": "0581-07-12T05:52:43+08:00",
+    }
+    problem = assert_problem(
+        staff_api.post("/api/v1/events/", body, format="json"), 400, "invalid"
+    )
+    assert set(problem["errors"]) == {"starts_on", "registration_opens_at"}
+    assert not Event.objects.filter(slug=EVENT_BODY["slug"]).exists()

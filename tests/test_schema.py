@@ -1,6 +1,7 @@
 """Schemathesis against /api/schema/: no 5xx, and every answer as the schema says."""
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -45,7 +46,9 @@ def organiser_token(settings, postgres_transactional) -> str:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    # Derandomised so that CI is repeatable; raise SCHEMATHESIS_EXAMPLES to explore more.
+    max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40")),
+    derandomize=os.environ.get("SCHEMATHESIS_RANDOM") != "1",
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )

@@ -1,5 +1,6 @@
 """Shapes of the events API (API.md): what comes in and what goes out."""
 
+import datetime as dt
 import re
 import zoneinfo
 from typing import Any
@@ -21,6 +22,24 @@ def no_control_characters(value: str) -> None:
         raise serializers.ValidationError(
             _("Line breaks and control characters are not allowed.")
         )
+
+
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def within_planning_range(value: dt.date) -> None:
+    """Events are planned in this century: anything else is a typo."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise serializers.ValidationError(_("Give a date between 2000 and 2100."))
+
+
+def moment(**kwargs: Any) -> serializers.DateTimeField:
+    return serializers.DateTimeField(validators=[within_planning_range], **kwargs)
+
+
+def day(**kwargs: Any) -> serializers.DateField:
+    return serializers.DateField(validators=[within_planning_range], **kwargs)
 
 
 class VenueSerializer(serializers.Serializer):
@@ -97,11 +116,11 @@ class EventInputSerializer(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
     timezone = serializers.CharField(max_length=64, required=False)
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField()
+    starts_on = day()
+    ends_on = day()
     venue = VenueSerializer(required=False, allow_null=True)
-    registration_opens_at = serializers.DateTimeField(required=False, allow_null=True)
-    registration_closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    registration_opens_at = moment(required=False, allow_null=True)
+    registration_closes_at = moment(required=False, allow_null=True)
     reminder_offsets = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=86400),
         required=False,
@@ -151,8 +170,8 @@ class SessionInputSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=20000
     )
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = moment()
+    ends_at = moment()
     venue = VenueSerializer(required=False, allow_null=True)
     capacity = serializers.IntegerField(
         min_value=0, max_value=1_000_000, required=False, allow_null=True
