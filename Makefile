@@ -8,11 +8,13 @@ DEMO_PASSWORD := podium-demo
 # The demo runs on SQLite with a broker that needs no server, unless told otherwise.
 demo: export DJANGO_DEBUG ?= 1
 demo: export CELERY_BROKER_URL ?= filesystem://
+demo: export NOTIFICATIONS_DISPATCH_INTERVAL ?= 10
 
 # The tests run on PostgreSQL when it answers (always under CI=true), else on SQLite.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 typecheck pytest test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production-use-0123456789abcdef
 test: export REGISTRATION_RATE_LIMIT ?= 20/min
+pytest test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: demo test lint typecheck pytest install dev-install bench-registration clean
 
@@ -32,7 +34,7 @@ install: $(VENV)/.installed
 dev-install: $(VENV)/.dev-installed
 
 demo: install
-	mkdir -p var
+	mkdir -p var/mail var/broker/processed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py add_organiser $(DEMO_ORGANISER) social-work-week-2021 --password $(DEMO_PASSWORD) > /dev/null
@@ -40,8 +42,13 @@ demo: install
 	@echo "  Podium:        http://127.0.0.1:8000/"
 	@echo "  Organiser:     http://127.0.0.1:8000/admin/  login $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
 	@echo "  API docs:      http://127.0.0.1:8000/api/docs/"
+	@echo "  Mail:          written to var/mail/ (one .eml per message) and shown here"
 	@echo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# The worker and the scheduler run beside the web server and stop with it.
+	$(BIN)/celery -A config worker --queues celery,mail --concurrency 2 --loglevel WARNING & \
+	$(BIN)/celery -A config beat --loglevel WARNING --schedule var/celerybeat-schedule & \
+	trap 'kill %1 %2 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
 
 lint: dev-install
 	$(BIN)/ruff check .

@@ -153,12 +153,13 @@ if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 
 # Email. EMAIL_URL names an SMTP server (smtp://host:port); without it mail is
-# written to var/mail/ for the demo.
+# written to var/mail/ and announced on the console, as the demo wants.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+    EMAIL_BACKEND = "notifications.backends.FileAndConsoleBackend"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Podium <no-reply@podium.local>"
 )
@@ -168,6 +169,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://localhost:6379/0")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
+    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -180,8 +182,34 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Mail has its own queue, so that a slow SMTP server never holds up other work.
+CELERY_TASK_ROUTES = {"notifications.tasks.deliver_notifications": {"queue": "mail"}}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-notifications": {
+        "task": "notifications.tasks.dispatch_notifications",
+        "schedule": env.float("NOTIFICATIONS_DISPATCH_INTERVAL", default=30),
+        # A run that could not start in time is replaced by the next one.
+        "options": {
+            "expires": env.float("NOTIFICATIONS_DISPATCH_INTERVAL", default=30)
+        },
+    }
+}
 
-NOTIFICATIONS_DISPATCH_INTERVAL = env.int("NOTIFICATIONS_DISPATCH_INTERVAL", default=30)
+NOTIFICATIONS_DISPATCH_INTERVAL = env.float(
+    "NOTIFICATIONS_DISPATCH_INTERVAL", default=30
+)
+# Seconds before a queued delivery whose task message got lost is queued again, and
+# before a row a dead worker left in "sending" is due again.
+NOTIFICATIONS_REQUEUE_AFTER = env.int("NOTIFICATIONS_REQUEUE_AFTER", default=60)
+NOTIFICATIONS_STALE_AFTER = env.int("NOTIFICATIONS_STALE_AFTER", default=300)
+# First retry delay of a temporary SMTP failure, doubled on every attempt.
+NOTIFICATIONS_RETRY_BASE = env.int("NOTIFICATIONS_RETRY_BASE", default=30)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=50)
 REGISTRATION_RATE_LIMIT = env.str("REGISTRATION_RATE_LIMIT", default="20/min") or None
 
 REST_FRAMEWORK = {

@@ -10,6 +10,7 @@ from .problems import PROBLEM_CONTENT_TYPE, problem
 
 urlpatterns = [
     path("", include("events.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include("events.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

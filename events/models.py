@@ -360,3 +360,25 @@ class Registration(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+class SessionReminder(models.Model):
+    """A reminder offset of a session planned for one start time (planned once)."""
+
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="reminders"
+    )
+    offset_minutes = models.PositiveIntegerField()
+    starts_at = models.DateTimeField()
+    planned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "offset_minutes", "starts_at"],
+                name="session_reminder_planned_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session} −{self.offset_minutes} min"

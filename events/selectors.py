@@ -76,7 +76,7 @@ def session_get_for_registration(*, event: Event, session_id: object) -> Session
     if not 0 < pk < 2**63:
         raise SessionNotFound()
     session = (
-        Session.objects.select_related("event", "venue")
+        Session.objects.select_related("event", "event__venue", "venue")
         .filter(pk=pk, event=event)
         .first()
     )

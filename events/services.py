@@ -24,6 +24,7 @@ from .errors import (
     SessionFull,
 )
 from .models import CODE_ALPHABET, Attendee, Event, Registration, Session, Venue
+from .notices import registration_notices_queue, reminders_cancel
 
 ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
 
@@ -38,13 +39,8 @@ class AttendeeData:
 
 
 def registration_notice_queue(*, kind: str, registration: Registration) -> None:
-    """The one place where each registration notice will be queued.
-
-    Called inside the transaction that causes the notice, so the outbox row the
-    email issue adds here commits (or rolls back) with the change itself. Kinds:
-    ``confirmed``, ``waitlisted``, ``promoted``, ``cancelled``, ``manage_link``,
-    ``session_changed``, ``session_cancelled``.
-    """
+    """The one place where a registration's email is queued, in the causing transaction."""
+    registration_notices_queue(kind=kind, registrations=[registration])
 
 
 def _attendee_upsert(attendee: AttendeeData) -> Attendee:
@@ -130,8 +126,10 @@ def _registration_insert(
         else Registration.Status.WAITLISTED,
         waitlist_number=waitlist_number,
     )
+    registration.session = session
     registration_notice_queue(
-        kind="confirmed" if seated else "waitlisted", registration=registration
+        kind="registration_confirmed" if seated else "registration_waitlisted",
+        registration=registration,
     )
     return registration
 
@@ -195,7 +193,10 @@ def registration_cancel(*, code: str, token: str | None) -> Registration:
         registration.status = Registration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at"])
-        registration_notice_queue(kind="cancelled", registration=registration)
+        registration_notice_queue(
+            kind="registration_cancelled", registration=registration
+        )
+        reminders_cancel([registration.pk])
         if was_confirmed:
             session.seats_taken -= 1
             session.save(update_fields=["seats_taken"])
@@ -228,7 +229,7 @@ def _waitlist_promote(session: Session) -> list[Registration]:
     session.save(update_fields=["seats_taken"])
     for registration in promoted:
         registration.session = session
-        registration_notice_queue(kind="promoted", registration=registration)
+    registration_notices_queue(kind="registration_promoted", registrations=promoted)
     return promoted
 
 
@@ -337,8 +338,11 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
     locked.full_clean()
     locked.save(update_fields=changed)
     if noticed and not locked.is_cancelled:
-        for registration in _active_registrations(locked):
-            registration_notice_queue(kind="session_changed", registration=registration)
+        registrations = list(_active_registrations(locked))
+        registration_notices_queue(kind="session_changed", registrations=registrations)
+        if {"starts_at", "ends_at"} & set(changed):
+            # Planned again from the new time by the next dispatcher run.
+            reminders_cancel([r.pk for r in registrations])
     _waitlist_promote(locked)
     return locked
 
@@ -375,6 +379,6 @@ def session_cancel(*, session: Session) -> Session:
     locked.seats_taken = 0
     locked.sequence += 1
     locked.save(update_fields=["status", "seats_taken", "sequence"])
-    for registration in registrations:
-        registration_notice_queue(kind="session_cancelled", registration=registration)
+    registration_notices_queue(kind="session_cancelled", registrations=registrations)
+    reminders_cancel([r.pk for r in registrations])
     return locked

@@ -13,25 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_healthz_reports_database_and_broker(client, settings, redis_url) -> None:
-    from config.celery import app
-
-    app.conf.broker_url = redis_url
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+    settings.CELERY_BROKER_URL = redis_url
+    response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
 def test_healthz_is_unhealthy_without_a_broker(client, settings) -> None:
-    from config.celery import app
-
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "ok"
     assert response.json()["broker"].startswith("error")

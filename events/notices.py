@@ -1,0 +1,217 @@
+"""The emails of the events app, handed to the outbox in the causing transaction."""
+
+import base64
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+
+import segno
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.ics import calendar_file
+from notifications.services import (
+    Email,
+    notifications_cancel,
+    notifications_enqueue,
+)
+
+from .models import Event, Registration, Session, SessionReminder
+
+ABOUT = "events.registration"
+TEMPLATES = "events/email/"
+# Emails that carry the calendar file, and whether it withdraws the event.
+CALENDAR = {
+    "registration_confirmed": False,
+    "registration_promoted": False,
+    "session_changed": False,
+    "registration_cancelled": True,
+    "session_cancelled": True,
+}
+WITH_TICKET = {"registration_confirmed", "registration_promoted", "manage_link"}
+REMINDER = "session_reminder"
+
+
+def registration_calendar(
+    registration: Registration, *, cancelled: bool = False
+) -> bytes:
+    """The registration's calendar file; its UID never changes, its SEQUENCE rises."""
+    session = registration.session
+    venue = session.venue or session.event.venue
+    return calendar_file(
+        uid=f"session-{session.pk}-registration-{registration.code}@podium",
+        sequence=session.sequence,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        summary=f"{session.event.title}: {session.title}",
+        location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
+        description=registration.manage_url,
+        url=registration.manage_url,
+        cancelled=cancelled or session.is_cancelled,
+    )
+
+
+def _qr_png(registration: Registration) -> str:
+    import io
+
+    buffer = io.BytesIO()
+    segno.make(registration.code, error="m").save(buffer, kind="png", scale=8, border=2)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _context(registration: Registration, **extra: object) -> dict[str, object]:
+    session = registration.session
+    event: Event = session.event
+    venue = session.venue or event.venue
+    return {
+        "full_name": registration.full_name,
+        "code": registration.code,
+        "status": registration.status,
+        "manage_url": registration.manage_url,
+        "event_title": event.title,
+        "event_url": f"{settings.SITE_URL}{reverse('events:event_detail', kwargs={'slug': event.slug})}",
+        "session_title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "timezone": event.timezone,
+        "venue_name": venue.name if venue else "",
+        "venue_address": venue.address if venue else "",
+        **extra,
+    }
+
+
+def registration_email(
+    registration: Registration, *, kind: str, dedupe_key: str, **extra: object
+) -> Email:
+    attachments = []
+    if kind in CALENDAR:
+        ics = registration_calendar(registration, cancelled=CALENDAR[kind])
+        method = "CANCEL" if CALENDAR[kind] else "PUBLISH"
+        attachments.append(
+            {
+                "filename": "invite.ics",
+                "mimetype": f"text/calendar; method={method}",
+                "content": ics.decode(),
+            }
+        )
+    if kind in WITH_TICKET and registration.status == Registration.Status.CONFIRMED:
+        attachments.append(
+            {
+                "filename": f"ticket-{registration.code}.png",
+                "mimetype": "image/png",
+                "content_base64": _qr_png(registration),
+                "content_id": "ticket-qr",
+            }
+        )
+        extra["qr_cid"] = "ticket-qr"
+    return Email(
+        kind=kind,
+        to=registration.email,
+        template=f"{TEMPLATES}{kind}",
+        dedupe_key=dedupe_key,
+        context=_context(registration, **extra),
+        language=registration.language,
+        about=(ABOUT, str(registration.pk)),
+        scope=f"event:{registration.session.event_id}",
+        attachments=attachments,
+        unsubscribable=kind == REMINDER,
+    )
+
+
+def _dedupe_key(kind: str, registration: Registration) -> str:
+    session = registration.session
+    if kind == "session_changed":
+        return f"{kind}:{registration.pk}:{session.sequence}"
+    if kind == "manage_link":
+        # At most one resend per ten minutes, however often the form is sent.
+        return f"{kind}:{registration.pk}:{int(timezone.now().timestamp()) // 600}"
+    return f"{kind}:{registration.pk}"
+
+
+def registration_notices_queue(
+    *, kind: str, registrations: Iterable[Registration]
+) -> None:
+    """Queues one ``kind`` email per registration (in the caller's transaction)."""
+    emails = []
+    for registration in registrations:
+        extra: dict[str, object] = {}
+        if kind == "registration_waitlisted":
+            from .selectors import registration_waitlist_position
+
+            extra["position"] = registration_waitlist_position(registration)
+        emails.append(
+            registration_email(
+                registration,
+                kind=kind,
+                dedupe_key=_dedupe_key(kind, registration),
+                **extra,
+            )
+        )
+    notifications_enqueue(emails)
+
+
+def reminders_cancel(registration_ids: Iterable[int]) -> None:
+    """Withdraws reminders not yet sent (a cancellation, or a session that moved)."""
+    notifications_cancel(about_type=ABOUT, about_ids=registration_ids, kinds=[REMINDER])
+
+
+# How long after a session's start a missed reminder is still recorded as skipped.
+LOOKBACK = dt.timedelta(days=1)
+LONGEST_OFFSET = dt.timedelta(days=60)
+
+
+def reminders_plan(now: dt.datetime | None = None) -> int:
+    """Queues the reminders that have fallen due, planned from current start times.
+
+    Each (session, offset, start time) is planned once; a reminder whose moment
+    passed while nothing ran is still sent if the session has not started, and is
+    recorded as skipped if it has, or if a later reminder is due as well.
+    """
+    now = now or timezone.now()
+    sessions = Session.objects.select_related("event", "venue", "event__venue").filter(
+        status=Session.Status.SCHEDULED,
+        event__status=Event.Status.PUBLISHED,
+        starts_at__gt=now - LOOKBACK,
+        starts_at__lte=now + LONGEST_OFFSET,
+    )
+    planned = 0
+    for session in sessions:
+        offsets = sorted(set(session.event.reminder_offsets or []))  # smallest first
+        due = [o for o in offsets if session.starts_at - dt.timedelta(minutes=o) <= now]
+        for offset in due:
+            superseded = any(o < offset for o in due)
+            planned += _plan_one(
+                session, offset, now, skip=superseded or session.starts_at <= now
+            )
+    return planned
+
+
+def _plan_one(session: Session, offset: int, now: dt.datetime, *, skip: bool) -> int:
+    moment = session.starts_at - dt.timedelta(minutes=offset)
+    with transaction.atomic():
+        _plan, created = SessionReminder.objects.get_or_create(
+            session=session, offset_minutes=offset, starts_at=session.starts_at
+        )
+        if not created:
+            return 0
+        registrations = Registration.objects.filter(
+            session=session,
+            status=Registration.Status.CONFIRMED,
+            created_at__lte=moment,
+        )
+        emails = []
+        for registration in registrations.iterator(chunk_size=2000):
+            registration.session = session
+            email = registration_email(
+                registration,
+                kind=REMINDER,
+                dedupe_key=f"reminder:{offset}:registration:{registration.pk}:{int(session.starts_at.timestamp())}",
+                offset_minutes=offset,
+            )
+            if skip:
+                email = dataclasses.replace(email, status="skipped")
+            emails.append(email)
+        notifications_enqueue(emails)
+    return len(emails)

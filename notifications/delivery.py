@@ -1,0 +1,155 @@
+"""Rendering outbox rows into MIME messages and handing them to SMTP."""
+
+import base64
+import contextlib
+import datetime as dt
+import logging
+import re
+import smtplib
+from collections.abc import Sequence
+from email.mime.image import MIMEImage
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def render_message(notification: Notification) -> EmailMultiAlternatives:
+    """The email of a row, in the recipient's language."""
+    from .services import message_id_for, unsubscribe_url
+
+    context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
+    headers = {"Message-ID": message_id_for(notification)}
+    if notification.unsubscribable:
+        link = unsubscribe_url(notification.recipient)
+        context["unsubscribe_url"] = link
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    with translation.override(notification.language):
+        subject = render_to_string(f"{notification.template}_subject.txt", context)
+        text = render_to_string(f"{notification.template}.txt", context)
+        html = render_to_string(f"{notification.template}.html", context)
+    message = EmailMultiAlternatives(
+        # One line, whatever the context held: no header can be injected.
+        subject=_WHITESPACE.sub(" ", subject).strip(),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient],
+        headers=headers,
+    )
+    message.attach_alternative(html, "text/html")
+    for attachment in notification.attachments:
+        _attach(message, attachment)
+    return message
+
+
+def _attach(message: EmailMultiAlternatives, attachment: dict[str, str]) -> None:
+    mimetype = attachment["mimetype"]
+    if "content_base64" in attachment:
+        content: bytes | str = base64.b64decode(attachment["content_base64"])
+    else:
+        content = attachment["content"]
+    if attachment.get("content_id") and mimetype.startswith("image/"):
+        assert isinstance(content, bytes)
+        image = MIMEImage(content, _subtype=mimetype.split("/", 1)[1])
+        image.add_header("Content-ID", f"<{attachment['content_id']}>")
+        image.add_header(
+            "Content-Disposition", "inline", filename=attachment["filename"]
+        )
+        message.attach(image)
+        return
+    message.attach(attachment["filename"], content, mimetype)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """5xx answers will not change on a retry; connection trouble and 4xx may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return isinstance(exc, ValueError | UnicodeError | LookupError)
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    base = int(getattr(settings, "NOTIFICATIONS_RETRY_BASE", 30))
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _give_back(row: Notification, exc: Exception) -> str:
+    """Returns a row that could not be sent to the queue, or fails it for good."""
+    reason = f"{exc.__class__.__name__}: {exc}"[:2000]
+    max_attempts = int(getattr(settings, "NOTIFICATIONS_MAX_ATTEMPTS", 8))
+    if _is_permanent(exc) or row.attempts >= max_attempts:
+        Notification.objects.filter(
+            pk=row.pk, status=Notification.Status.SENDING
+        ).update(status=Notification.Status.FAILED, last_error=reason, claimed_at=None)
+        logger.error("Notification %s failed for good: %s", row.pk, reason)
+        return "failed"
+    Notification.objects.filter(pk=row.pk, status=Notification.Status.SENDING).update(
+        status=Notification.Status.PENDING,
+        last_error=reason,
+        claimed_at=None,
+        queued_at=None,
+        send_after=timezone.now() + _retry_delay(row.attempts),
+    )
+    logger.warning("Notification %s will be retried: %s", row.pk, reason)
+    return "retry"
+
+
+def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
+    """Sends rows already moved to sending, each marked sent the moment SMTP takes it."""
+    from .services import message_id_for
+
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    connection = get_connection(fail_silently=False, timeout=30)
+    remaining = list(rows)
+    try:
+        # Opened here so that the whole batch shares one SMTP session.
+        connection.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in remaining:
+            counts[_give_back(row, exc)] += 1
+        return counts
+    try:
+        while remaining:
+            row = remaining.pop(0)
+            try:
+                message = render_message(row)
+            except Exception as exc:
+                logger.exception("Notification %s cannot be rendered", row.pk)
+                counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
+                continue
+            message.connection = connection
+            try:
+                message.send()
+            except (OSError, smtplib.SMTPException) as exc:
+                counts[_give_back(row, exc)] += 1
+                if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+                    # The connection is gone: the rest of the batch waits for a retry.
+                    for waiting in remaining:
+                        counts[_give_back(waiting, exc)] += 1
+                    remaining = []
+                continue
+            Notification.objects.filter(
+                pk=row.pk, status=Notification.Status.SENDING
+            ).update(
+                status=Notification.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=message_id_for(row),
+                claimed_at=None,
+                last_error="",
+            )
+            counts["sent"] += 1
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+    return counts

@@ -1,0 +1,288 @@
+"""Writes of the outbox: queue an email, dispatch due rows, deliver, unsubscribe.
+
+Apps hand ``notification_enqueue`` a kind, a recipient, a template and a JSON
+context inside the transaction that causes the email; nothing here knows what an
+event or an award is.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Notification, Unsubscription
+
+logger = logging.getLogger(__name__)
+
+UNSUBSCRIBE_SALT = "podium.notifications.unsubscribe"
+# Planners add rows that fall due (reminders); apps register theirs at start-up.
+_planners: list[Callable[[dt.datetime], int]] = []
+# Scope finders name the scopes of mail a staff user may see in the admin.
+_scope_finders: list[Callable[[Any], list[str]]] = []
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email to queue: what it is, for whom, and how to render it."""
+
+    kind: str
+    to: str
+    template: str
+    dedupe_key: str
+    context: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
+    about: tuple[str, str] = ("", "")
+    scope: str = ""
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    unsubscribable: bool = False
+    send_after: dt.datetime | None = None
+    status: str = Notification.Status.PENDING
+
+
+def planner_register(planner: Callable[[dt.datetime], int]) -> None:
+    """Adds a function that queues the emails falling due at a moment (idempotently)."""
+    if planner not in _planners:
+        _planners.append(planner)
+
+
+def scope_finder_register(finder: Callable[[Any], list[str]]) -> None:
+    """Adds a function naming the scopes whose mail a staff user may see."""
+    if finder not in _scope_finders:
+        _scope_finders.append(finder)
+
+
+def scopes_for(user: Any) -> list[str]:
+    return [scope for finder in _scope_finders for scope in finder(user)]
+
+
+def notification_enqueue(email: Email) -> None:
+    notifications_enqueue([email])
+
+
+def notifications_enqueue(emails: Sequence[Email]) -> None:
+    """Writes outbox rows in the caller's transaction; a known dedupe key is ignored.
+
+    Once the transaction commits, a dispatcher run is asked for, so that mail goes
+    out within moments rather than at the next scheduled run.
+    """
+    if not emails:
+        return
+    now = timezone.now()
+    unsubscribed = set(
+        Unsubscription.objects.filter(
+            email__in={e.to.strip().lower() for e in emails if e.unsubscribable}
+        ).values_list("email", flat=True)
+    )
+    rows = []
+    for email in emails:
+        skipped = email.unsubscribable and email.to.strip().lower() in unsubscribed
+        rows.append(
+            Notification(
+                kind=email.kind,
+                recipient=email.to.strip(),
+                language=email.language,
+                about_type=email.about[0],
+                about_id=str(email.about[1]),
+                scope=email.scope,
+                template=email.template,
+                context=email.context,
+                attachments=email.attachments,
+                unsubscribable=email.unsubscribable,
+                dedupe_key=email.dedupe_key,
+                status=Notification.Status.SKIPPED if skipped else email.status,
+                last_error="unsubscribed" if skipped else "",
+                send_after=email.send_after or now,
+            )
+        )
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    transaction.on_commit(_request_dispatch)
+
+
+def notifications_cancel(
+    *, about_type: str, about_ids: Iterable[object], kinds: Iterable[str]
+) -> int:
+    """Cancels queued, unsent emails about these objects (e.g. a moved session's reminders)."""
+    return Notification.objects.filter(
+        about_type=about_type,
+        about_id__in=[str(i) for i in about_ids],
+        kind__in=list(kinds),
+        status=Notification.Status.PENDING,
+    ).update(status=Notification.Status.CANCELLED, last_error="no longer due")
+
+
+def _request_dispatch() -> None:
+    """Asks a worker for a dispatcher run now; if the broker is down, beat's run will do."""
+    from .tasks import dispatch_notifications
+
+    try:
+        dispatch_notifications.apply_async(retry=False)
+    except Exception as exc:  # the broker is down: the rows are safe in the database
+        logger.warning(
+            "Could not ask for a dispatch (%s); the next scheduled run will.", exc
+        )
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+@transaction.atomic
+def _claim_due(now: dt.datetime, limit: int) -> list[int]:
+    requeue_before = now - dt.timedelta(
+        seconds=_setting("NOTIFICATIONS_REQUEUE_AFTER", 60)
+    )
+    ids = list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(status=Notification.Status.PENDING, send_after__lte=now)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+        .order_by("send_after", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        Notification.objects.filter(pk__in=ids).update(queued_at=now)
+    return ids
+
+
+def notifications_dispatch(
+    *, now: dt.datetime | None = None, queue: Callable[[list[int]], None] | None = None
+) -> int:
+    """One dispatcher run: plan what fell due, recover stuck rows, queue deliveries.
+
+    Safe to run in several processes at once: rows are claimed with SKIP LOCKED and a
+    delivery only sends rows it moves from pending to sending itself.
+    """
+    now = now or timezone.now()
+    queue = queue or _queue_delivery
+    for planner in list(_planners):
+        planner(now)
+    stale_before = now - dt.timedelta(
+        seconds=_setting("NOTIFICATIONS_STALE_AFTER", 300)
+    )
+    recovered = Notification.objects.filter(
+        status=Notification.Status.SENDING, claimed_at__lt=stale_before
+    ).update(status=Notification.Status.PENDING, claimed_at=None, queued_at=None)
+    if recovered:
+        logger.warning(
+            "%d notifications left sending by a dead worker are due again.", recovered
+        )
+    batch = _setting("NOTIFICATIONS_BATCH_SIZE", 50)
+    queued = 0
+    for _round in range(100):
+        ids = _claim_due(now, limit=batch * 20)
+        for start in range(0, len(ids), batch):
+            queue(ids[start : start + batch])
+        queued += len(ids)
+        if len(ids) < batch * 20:
+            break
+    return queued
+
+
+def _queue_delivery(ids: list[int]) -> None:
+    from .tasks import deliver_notifications
+
+    deliver_notifications.apply_async(args=[ids])
+
+
+def message_id_for(notification: Notification) -> str:
+    """A Message-ID that stays the same however often the row is delivered."""
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:16]
+    domain = (
+        settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "podium.local"
+    )
+    return f"<podium.{notification.pk}.{digest}@{domain}>"
+
+
+def _claim_for_sending(ids: Sequence[int], now: dt.datetime) -> list[Notification]:
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True).filter(
+                pk__in=list(ids), status=Notification.Status.PENDING
+            )
+        )
+        if rows:
+            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+                status=Notification.Status.SENDING,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+            )
+    for row in rows:
+        row.attempts += 1
+    return rows
+
+
+def notifications_deliver(*, ids: Sequence[int]) -> dict[str, int]:
+    """Sends the pending rows among ``ids`` over one SMTP connection.
+
+    Delivering the same ids twice sends nothing the second time: only rows this call
+    moves from pending to sending are sent.
+    """
+    from .delivery import deliver_rows
+
+    now = timezone.now()
+    rows = _claim_for_sending(ids, now)
+    if not rows:
+        return {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    return deliver_rows(rows)
+
+
+def unsubscribe_token(email: str) -> str:
+    return signing.dumps(email.strip().lower(), salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(email: str) -> str:
+    from django.urls import reverse
+
+    path = reverse(
+        "notifications:unsubscribe", kwargs={"token": unsubscribe_token(email)}
+    )
+    return f"{settings.SITE_URL}{path}"
+
+
+def email_from_unsubscribe_token(token: str) -> str | None:
+    try:
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+@transaction.atomic
+def unsubscribe(*, email: str) -> None:
+    """Stops reminders to the address: queued ones are skipped, future ones too."""
+    address = email.strip().lower()
+    Unsubscription.objects.get_or_create(email=address)
+    Notification.objects.filter(
+        recipient__iexact=address,
+        unsubscribable=True,
+        status=Notification.Status.PENDING,
+    ).update(status=Notification.Status.SKIPPED, last_error="unsubscribed")
+
+
+def notification_resend(*, notification: Notification) -> Notification:
+    """Queues a sent or failed email again, as a new row with its own dedupe key."""
+    count = Notification.objects.filter(
+        dedupe_key__startswith=f"{notification.dedupe_key}:resend:"
+    ).count()
+    copy = Email(
+        kind=notification.kind,
+        to=notification.recipient,
+        template=notification.template,
+        dedupe_key=f"{notification.dedupe_key}:resend:{count + 1}",
+        context=notification.context,
+        language=notification.language,
+        about=(notification.about_type, notification.about_id),
+        scope=notification.scope,
+        attachments=notification.attachments,
+        unsubscribable=notification.unsubscribable,
+    )
+    with transaction.atomic():
+        notification_enqueue(copy)
+    return Notification.objects.get(dedupe_key=copy.dedupe_key)

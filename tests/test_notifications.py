@@ -1,0 +1,350 @@
+"""The outbox: rows written with their cause, rendering, dispatch, delivery, reminders."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from icalendar import Calendar
+
+from events import services
+from events.errors import AlreadyRegistered, SessionFull
+from events.notices import reminders_plan
+from notifications.delivery import render_message
+from notifications.models import Notification, Unsubscription
+from notifications.services import (
+    notifications_deliver,
+    notifications_dispatch,
+    unsubscribe_token,
+)
+
+from .factories import EventFactory, SessionFactory
+from .mailsink import MailSink
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _locmem_mail(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def register(session, email="chen@example.org", name="陈佳萌", language="zh-hans"):
+    return services.registration_create(
+        session=session,
+        attendee=services.AttendeeData(full_name=name, email=email, language=language),
+    )
+
+
+def deliver_all() -> None:
+    ids = list(
+        Notification.objects.filter(status="pending").values_list("pk", flat=True)
+    )
+    notifications_deliver(ids=ids)
+
+
+@pytest.fixture
+def session():
+    event = EventFactory(title="宁波社会工作宣传周", timezone="Asia/Shanghai")
+    starts = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
+    return SessionFactory(event=event, title="授牌仪式", capacity=1, starts_at=starts)
+
+
+def test_registration_writes_its_confirmation_in_the_same_transaction(session) -> None:
+    registration = register(session)
+    row = Notification.objects.get()
+    assert row.kind == "registration_confirmed"
+    assert row.dedupe_key == f"registration_confirmed:{registration.pk}"
+    assert row.recipient == "chen@example.org" and row.language == "zh-hans"
+    assert row.status == "pending" and row.scope == f"event:{session.event_id}"
+    assert row.context["code"] == registration.code
+    assert {a["filename"] for a in row.attachments} == {
+        "invite.ics",
+        f"ticket-{registration.code}.png",
+    }
+
+
+def test_a_refused_registration_writes_no_email(session) -> None:
+    session.capacity = 0
+    session.waitlist_enabled = False
+    session.save()
+    with pytest.raises(SessionFull):
+        register(session)
+    assert not Notification.objects.exists()
+
+
+def test_confirmation_renders_in_chinese_with_local_time_and_calendar(session) -> None:
+    registration = register(session)
+    message = render_message(Notification.objects.get())
+    assert message.subject == "报名成功：授牌仪式"
+    local = session.starts_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert f"{local.hour}:{local.minute:02d}" in message.body
+    assert "Asia/Shanghai" in message.body
+    assert registration.code in message.body and registration.manage_url in message.body
+    ics = next(
+        a
+        for a in message.attachments
+        if getattr(a, "get_filename", lambda: None)() == "invite.ics"
+        or (isinstance(a, tuple) and a[0] == "invite.ics")
+    )
+    content = ics[1] if isinstance(ics, tuple) else ics.get_payload(decode=True)
+    vevent = Calendar.from_ical(content).walk("VEVENT")[0]
+    assert (
+        str(vevent["UID"])
+        == f"session-{session.pk}-registration-{registration.code}@podium"
+    )
+    assert vevent.decoded("DTSTART") == session.starts_at
+
+
+def test_waitlisted_notice_tells_the_position(session) -> None:
+    register(session, "a@example.org", language="en")
+    register(session, "b@example.org", language="en")
+    row = Notification.objects.get(kind="registration_waitlisted")
+    message = render_message(row)
+    assert row.context["position"] == 1
+    assert "number 1 in line" in message.body
+
+
+def test_names_are_escaped_in_html_and_plain_in_text(session) -> None:
+    register(session, name="<script>alert(1)</script>", language="en")
+    message = render_message(Notification.objects.get())
+    html = message.alternatives[0][0]
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Dear <script>alert(1)</script>," in message.body
+
+
+def test_no_header_injection_from_titles(session) -> None:
+    session.title = "Talk\r\nBcc: victim@example.org"
+    session.save()
+    register(session, language="en")
+    message = render_message(Notification.objects.get()).message()
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"]
+
+
+def test_delivery_sends_once_and_marks_sent(session) -> None:
+    register(session)
+    row = Notification.objects.get()
+    notifications_deliver(ids=[row.pk])
+    notifications_deliver(ids=[row.pk])
+    assert len(mail.outbox) == 1
+    row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at and row.attempts == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == row.message_id
+
+
+def test_message_id_is_stable(session) -> None:
+    register(session)
+    row = Notification.objects.get()
+    assert (
+        render_message(row).extra_headers["Message-ID"]
+        == render_message(row).extra_headers["Message-ID"]
+    )
+
+
+def test_dispatch_claims_due_rows_once_until_the_requeue_delay(
+    session, settings
+) -> None:
+    settings.NOTIFICATIONS_REQUEUE_AFTER = 60
+    register(session)
+    queued: list[list[int]] = []
+    now = timezone.now()
+    notifications_dispatch(now=now, queue=queued.append)
+    notifications_dispatch(now=now + dt.timedelta(seconds=5), queue=queued.append)
+    assert len(queued) == 1
+    notifications_dispatch(now=now + dt.timedelta(seconds=61), queue=queued.append)
+    assert len(queued) == 2, "a task message lost with Redis is queued again"
+    assert queued[0] == queued[1]
+
+
+def test_dispatch_recovers_rows_left_sending(session, settings) -> None:
+    settings.NOTIFICATIONS_STALE_AFTER = 600
+    register(session)
+    Notification.objects.update(
+        status="sending", claimed_at=timezone.now() - dt.timedelta(minutes=11)
+    )
+    queued: list[list[int]] = []
+    notifications_dispatch(queue=queued.append)
+    assert Notification.objects.get().status == "pending"
+    assert len(queued) == 1
+
+
+@pytest.fixture
+def sink(settings):
+    server = MailSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    yield server
+    server.stop()
+
+
+def test_temporary_failure_is_retried_with_backoff(session, sink, settings) -> None:
+    settings.NOTIFICATIONS_RETRY_BASE = 30
+    register(session, "busy@example.org")
+    row = Notification.objects.get()
+    before = timezone.now()
+    notifications_deliver(ids=[row.pk])
+    row.refresh_from_db()
+    assert row.status == "pending" and row.attempts == 1
+    assert "451" in row.last_error
+    assert row.send_after >= before + dt.timedelta(seconds=29)
+
+
+def test_permanent_failure_is_marked_failed(session, sink) -> None:
+    register(session, "bounce@example.org")
+    row = Notification.objects.get()
+    notifications_deliver(ids=[row.pk])
+    row.refresh_from_db()
+    assert row.status == "failed" and "550" in row.last_error
+
+
+def test_server_down_returns_the_batch_for_retry(session, settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1
+    register(session)
+    row = Notification.objects.get()
+    notifications_deliver(ids=[row.pk])
+    row.refresh_from_db()
+    assert row.status == "pending" and row.attempts == 1 and row.last_error
+
+
+def test_delivery_reaches_a_real_smtp_server_with_chinese_subject(
+    session, sink
+) -> None:
+    register(session)
+    deliver_all()
+    (message,) = sink.to("chen@example.org")
+    assert message["Subject"] == "报名成功：授牌仪式"
+    parts = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html", "text/calendar", "image/png"} <= parts
+
+
+# Reminders
+
+
+@pytest.fixture
+def soon():
+    """A session an hour and a half from now whose event reminds 2 hours and 1 day before."""
+    event = EventFactory(reminder_offsets=[1440, 120])
+    return SessionFactory(
+        event=event, capacity=10, starts_at=timezone.now() + dt.timedelta(minutes=90)
+    )
+
+
+def backdate(registration, minutes: int) -> None:
+    type(registration).objects.filter(pk=registration.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=minutes)
+    )
+
+
+def reminders():
+    return Notification.objects.filter(kind="session_reminder").order_by("dedupe_key")
+
+
+def test_due_reminder_is_planned_once(soon) -> None:
+    registration = register(soon, language="en")
+    backdate(registration, 60 * 30)
+    reminders_plan()
+    reminders_plan()
+    statuses = {r.dedupe_key.split(":")[1]: r.status for r in reminders()}
+    assert statuses == {"120": "pending", "1440": "skipped"}, (
+        "the day-before reminder is superseded"
+    )
+    row = reminders().get(status="pending")
+    message = render_message(row)
+    assert (
+        message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    )
+    assert message.extra_headers["List-Unsubscribe"].startswith("<http")
+
+
+def test_registering_after_the_moment_gets_no_reminder_for_it(soon) -> None:
+    register(soon)
+    reminders_plan()
+    assert not reminders().exists()
+
+
+def test_reminder_for_a_started_session_is_recorded_skipped(soon) -> None:
+    registration = register(soon)
+    backdate(registration, 60 * 30)
+    soon.starts_at = timezone.now() - dt.timedelta(minutes=5)
+    soon.ends_at = soon.starts_at + dt.timedelta(hours=2)
+    soon.save()
+    reminders_plan()
+    assert set(reminders().values_list("status", flat=True)) == {"skipped"}
+
+
+def test_time_change_moves_the_reminder(soon) -> None:
+    registration = register(soon)
+    backdate(registration, 60 * 30)
+    reminders_plan()
+    later = soon.starts_at + dt.timedelta(days=2)
+    services.session_update(
+        session=soon,
+        data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)},
+    )
+    assert set(reminders().values_list("status", flat=True)) == {"cancelled", "skipped"}
+    reminders_plan()
+    assert reminders().filter(status="pending").count() == 0, (
+        "not due yet at the new time"
+    )
+    changed = Notification.objects.get(kind="session_changed")
+    ics = next(a for a in changed.attachments if a["filename"] == "invite.ics")
+    assert Calendar.from_ical(ics["content"]).walk("VEVENT")[0]["SEQUENCE"] == 1
+
+
+def test_cancellation_stops_reminders(soon) -> None:
+    registration = register(soon)
+    backdate(registration, 60 * 30)
+    reminders_plan()
+    services.session_cancel(session=soon)
+    assert not reminders().filter(status="pending").exists()
+    cancel = Notification.objects.get(kind="session_cancelled")
+    ics = Calendar.from_ical(
+        next(a for a in cancel.attachments if a["filename"] == "invite.ics")["content"]
+    )
+    assert ics["METHOD"] == "CANCEL"
+
+
+def test_unsubscribed_address_gets_no_reminders_but_confirmations(soon, client) -> None:
+    registration = register(soon, "Chen@Example.org")
+    backdate(registration, 60 * 30)
+    token = unsubscribe_token("chen@example.org")
+    page = client.get(f"/unsubscribe/{token}/")
+    assert page.status_code == 200 and not Unsubscription.objects.exists()
+    response = client.post(f"/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert Unsubscription.objects.filter(email="chen@example.org").exists()
+    reminders_plan()
+    assert set(reminders().values_list("status", flat=True)) == {"skipped"}
+    assert Notification.objects.get(kind="registration_confirmed").status == "pending"
+
+
+def test_unsubscribe_with_a_forged_token_is_not_found(client) -> None:
+    assert client.post("/unsubscribe/forged-token/").status_code == 404
+    assert not Unsubscription.objects.exists()
+
+
+def test_manage_link_is_mailed_again_on_a_duplicate(session) -> None:
+    register(session, "chen@example.org")
+    with pytest.raises(AlreadyRegistered):
+        register(session, "CHEN@example.org")
+    assert Notification.objects.filter(kind="manage_link").count() == 1
+
+
+def test_cancel_and_promotion_notices(session) -> None:
+    first = register(session, "a@example.org")
+    register(session, "b@example.org")
+    services.registration_cancel(code=first.code, token=first.token)
+    kinds = sorted(Notification.objects.values_list("kind", flat=True))
+    assert kinds == [
+        "registration_cancelled",
+        "registration_confirmed",
+        "registration_promoted",
+        "registration_waitlisted",
+    ]
+    assert (
+        Notification.objects.get(kind="registration_promoted").recipient
+        == "b@example.org"
+    )
