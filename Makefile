@@ -16,7 +16,7 @@ typecheck pytest test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-
 test: export REGISTRATION_RATE_LIMIT ?= 20/min
 pytest test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint typecheck pytest install dev-install bench-registration clean
+.PHONY: demo test lint typecheck pytest install dev-install bench-registration bench-email clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ test: lint typecheck pytest
 
 bench-registration: dev-install
 	$(BIN)/python bench/flash_crowd.py
+
+bench-email: dev-install
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
