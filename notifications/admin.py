@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
 from .delivery import render_message
@@ -53,9 +53,10 @@ class NotificationAdmin(admin.ModelAdmin):
             "<p><strong>{}</strong></p><pre style='white-space:pre-wrap'>{}</pre>"
             "<iframe sandbox srcdoc='{}' style='width:100%;height:30rem;border:1px solid #ccc'>"
             "</iframe>",
-            message.subject,
-            message.body,
-            html,
+            # Rendered templates come back marked safe: escape them for this page.
+            escape(message.subject),
+            escape(message.body),
+            escape(html),
         )
 
     @admin.action(description=_("Send the selected emails again"))

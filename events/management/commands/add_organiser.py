@@ -16,6 +16,8 @@ ORGANISERS_GROUP = "Organisers"
 ORGANISER_MODELS = {
     "events": ["event", "session", "registration", "venue", "attendee"],
 }
+# Mail is read (and resent) by organisers, never edited.
+ORGANISER_VIEW_ONLY = {"notifications": ["notification"]}
 
 
 def organisers_group() -> Group:
@@ -24,6 +26,13 @@ def organisers_group() -> Group:
     for app_label, models in ORGANISER_MODELS.items():
         permissions = Permission.objects.filter(
             content_type__app_label=app_label, content_type__model__in=models
+        )
+        group.permissions.add(*permissions)
+    for app_label, models in ORGANISER_VIEW_ONLY.items():
+        permissions = Permission.objects.filter(
+            content_type__app_label=app_label,
+            content_type__model__in=models,
+            codename__startswith="view_",
         )
         group.permissions.add(*permissions)
     return group
