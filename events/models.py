@@ -247,6 +247,10 @@ class Session(models.Model):
     def is_cancelled(self) -> bool:
         return self.status == Session.Status.CANCELLED
 
+    @property
+    def has_started(self) -> bool:
+        return self.starts_at <= timezone.now()
+
 
 class Attendee(models.Model):
     """A person who registers, known by their email address (stored lower-cased)."""

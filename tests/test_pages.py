@@ -1,9 +1,11 @@
 """The attendee pages, rendered by the server, in English and Simplified Chinese."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from icalendar import Calendar
 
 from events import services
@@ -162,3 +164,13 @@ def test_check_in_page_is_for_staff(client, session) -> None:
     assert registration.checked_in_at is not None
     unknown = client.post("/checkin/", {"event": "week", "code": "NOPE234567"})
     assert unknown.status_code == 404
+
+
+def test_a_started_session_offers_no_registration(client) -> None:
+    event = EventFactory(slug="now")
+    started = SessionFactory(
+        event=event, starts_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    page = client.get("/events/now/").content.decode()
+    assert f"register/?session={started.pk}" not in page
+    assert "This session has started." in page
