@@ -1,1 +1,295 @@
-"""Award categories, batches, nominations and certificates (the awards issue builds them)."""
+"""Award categories and their numbered batches, from nomination to certificate.
+
+A batch moves draft -> approved -> announced; once announced it is append-only
+(DESIGN.md invariant 8): a mistake is corrected by revoking a certificate.
+"""
+
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from events.models import Event, Session
+
+
+def default_run_of_show() -> dict[str, list]:
+    return {"groups": []}
+
+
+class AwardCategory(models.Model):
+    class RecipientKind(models.TextChoices):
+        ORGANISATION = "organisation", _("Organisation")
+        PERSON = "person", _("Person")
+
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="award_categories",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    recipient_kind = models.CharField(
+        _("recipient kind"), max_length=20, choices=RecipientKind.choices
+    )
+    description = models.TextField(_("description"), blank=True)
+    certificate_prefix = models.CharField(
+        _("certificate prefix"),
+        max_length=12,
+        blank=True,
+        help_text=_("Letters that start its certificate numbers, e.g. NBSW."),
+    )
+
+    class Meta:
+        verbose_name = _("award category")
+        verbose_name_plural = _("award categories")
+        ordering = ["event", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def prefix(self) -> str:
+        if self.certificate_prefix:
+            return self.certificate_prefix.upper()
+        initials = "".join(word[0] for word in re.findall(r"[A-Za-z]+", self.name))
+        return (initials.upper() or "AWARD")[:8]
+
+
+class AwardBatch(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        ANNOUNCED = "announced", _("Announced")
+
+    category = models.ForeignKey(
+        AwardCategory,
+        verbose_name=_("category"),
+        on_delete=models.CASCADE,
+        related_name="batches",
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    ceremony_session = models.ForeignKey(
+        Session,
+        verbose_name=_("ceremony session"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="award_batches",
+    )
+    judges = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("judges"),
+        related_name="judged_batches",
+        blank=True,
+    )
+    run_of_show = models.JSONField(
+        _("run of show"), default=default_run_of_show, blank=True
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    announced_at = models.DateTimeField(_("announced at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("award batch")
+        verbose_name_plural = _("award batches")
+        ordering = ["category", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "number"], name="award_batch_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="announced") | Q(announced_at__isnull=False),
+                name="award_batch_announced_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == AwardBatch.Status.DRAFT
+
+
+class Recipient(models.Model):
+    """Who is nominated: an organisation (district, street, community) or a person."""
+
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=AwardCategory.RecipientKind.choices
+    )
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    affiliation = models.CharField(_("affiliation"), max_length=200, blank=True)
+    district = models.CharField(_("district"), max_length=100, blank=True)
+    street = models.CharField(_("street"), max_length=100, blank=True)
+    community = models.CharField(_("community"), max_length=100, blank=True)
+    email = models.EmailField(_("contact email"), blank=True)
+    language = models.CharField(
+        _("language of their mail"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="zh-hans",
+    )
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Nomination(models.Model):
+    class Status(models.TextChoices):
+        NOMINATED = "nominated", _("Nominated")
+        SHORTLISTED = "shortlisted", _("Shortlisted")
+        AWARDED = "awarded", _("Awarded")
+        NOT_AWARDED = "not_awarded", _("Not awarded")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    DECIDED = (Status.AWARDED, Status.NOT_AWARDED, Status.WITHDRAWN)
+
+    batch = models.ForeignKey(
+        AwardBatch,
+        verbose_name=_("batch"),
+        on_delete=models.CASCADE,
+        related_name="nominations",
+    )
+    recipient = models.ForeignKey(
+        Recipient,
+        verbose_name=_("recipient"),
+        on_delete=models.PROTECT,
+        related_name="nominations",
+    )
+    citation = models.TextField(_("citation"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NOMINATED
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("nomination")
+        verbose_name_plural = _("nominations")
+        ordering = ["batch", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} ({self.batch})"
+
+
+class Review(models.Model):
+    nomination = models.ForeignKey(
+        Nomination,
+        verbose_name=_("nomination"),
+        on_delete=models.CASCADE,
+        related_name="reviews",
+    )
+    judge = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("judge"),
+        on_delete=models.PROTECT,
+        related_name="award_reviews",
+    )
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    conflict_of_interest = models.BooleanField(_("conflict of interest"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nomination", "judge"], name="review_one_per_judge"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=10), name="review_score_1_to_10"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.judge} → {self.nomination}: {self.score}"
+
+
+class Certificate(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        REVOKED = "revoked", _("Revoked")
+
+    nomination = models.OneToOneField(
+        Nomination,
+        verbose_name=_("nomination"),
+        on_delete=models.PROTECT,
+        related_name="certificate",
+    )
+    batch = models.ForeignKey(
+        AwardBatch,
+        verbose_name=_("batch"),
+        on_delete=models.PROTECT,
+        related_name="certificates",
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    issued_on = models.DateField(_("issued on"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.VALID
+    )
+    revoked_reason = models.TextField(_("reason for revoking"), blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="certificates/", blank=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["batch", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "sequence"], name="certificate_sequence_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="valid") | ~Q(revoked_reason=""),
+                name="certificate_revoked_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when: every state change of the awards workflow."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=64)
+    batch = models.ForeignKey(
+        AwardBatch,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

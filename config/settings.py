@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "events.models.Session.Status",
         "RegistrationStatusEnum": "events.models.Registration.Status",
         "LanguageEnum": "config.settings.LANGUAGES",
+        "SessionKindEnum": "events.models.Session.Kind",
+        "RecipientKindEnum": "awards.models.AwardCategory.RecipientKind",
+        "AwardBatchStatusEnum": "awards.models.AwardBatch.Status",
+        "NominationStatusEnum": "awards.models.Nomination.Status",
+        "CertificateStatusEnum": "awards.models.Certificate.Status",
     },
 }
 

@@ -11,7 +11,9 @@ from .problems import PROBLEM_CONTENT_TYPE, problem
 urlpatterns = [
     path("", include("events.urls")),
     path("", include("notifications.urls")),
+    path("", include("awards.urls")),
     path("api/v1/", include("events.api.urls")),
+    path("api/v1/", include("awards.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"

@@ -303,6 +303,9 @@ class Registration(models.Model):
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    # A seat held for a guest (an awardee at their ceremony): not one of the
+    # session's public seats, so it never reduces seats_left.
+    reserved = models.BooleanField(_("reserved seat"), default=False)
     waitlist_number = models.PositiveIntegerField(null=True, blank=True, editable=False)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)

@@ -135,6 +135,30 @@ def _registration_insert(
 
 
 @transaction.atomic
+def registration_reserve(
+    *, session: Session, attendee: AttendeeData
+) -> Registration | None:
+    """Holds a guest's seat outside the public capacity; None if already registered."""
+    existing = Registration.objects.filter(
+        session=session,
+        email__iexact=attendee.email.strip(),
+        status__in=Registration.ACTIVE_STATUSES,
+    ).first()
+    if existing is not None:
+        return None
+    with transaction.atomic():
+        return Registration.objects.create(
+            session=session,
+            attendee=_attendee_upsert(attendee),
+            full_name=attendee.full_name,
+            email=attendee.email.strip(),
+            organisation=attendee.organisation,
+            language=attendee.language,
+            status=Registration.Status.CONFIRMED,
+            reserved=True,
+        )
+
+
 def _manage_link_resend(*, session: Session, email: str) -> None:
     existing = (
         Registration.objects.filter(
@@ -189,7 +213,10 @@ def registration_cancel(*, code: str, token: str | None) -> Registration:
         )
         if registration.status == Registration.Status.CANCELLED:
             return registration
-        was_confirmed = registration.status == Registration.Status.CONFIRMED
+        was_confirmed = (
+            registration.status == Registration.Status.CONFIRMED
+            and not registration.reserved
+        )
         registration.status = Registration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at"])

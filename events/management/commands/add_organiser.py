@@ -15,9 +15,13 @@ from events.models import Event
 ORGANISERS_GROUP = "Organisers"
 ORGANISER_MODELS = {
     "events": ["event", "session", "registration", "venue", "attendee"],
+    "awards": ["awardcategory", "awardbatch", "nomination", "recipient", "certificate"],
 }
 # Mail is read (and resent) by organisers, never edited.
-ORGANISER_VIEW_ONLY = {"notifications": ["notification"]}
+ORGANISER_VIEW_ONLY = {
+    "notifications": ["notification"],
+    "awards": ["review", "auditentry"],
+}
 
 
 def organisers_group() -> Group:

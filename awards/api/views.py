@@ -1,0 +1,305 @@
+"""Thin API views of the awards workflow (API.md)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import selectors as event_selectors
+from events.api.views import IsOrganiserUser, paginated, problems
+from events.models import Session
+
+from .. import selectors, services
+from ..errors import AwardNotFound
+from ..models import Nomination
+from .serializers import (
+    BatchInputSerializer,
+    BatchOutputSerializer,
+    CategoryInputSerializer,
+    CategoryOutputSerializer,
+    CertificateOutputSerializer,
+    HonourBatchSerializer,
+    JudgeInputSerializer,
+    JudgeOutputSerializer,
+    NominationInputSerializer,
+    NominationOutputSerializer,
+    NominationUpdateSerializer,
+    ReviewInputSerializer,
+    ReviewOutputSerializer,
+    RevokeInputSerializer,
+    RunOfShowSerializer,
+)
+
+
+def _nomination_out(nomination: Nomination) -> dict[str, Any]:
+    scored = selectors.nominations_with_scores(
+        Nomination.objects.filter(pk=nomination.pk)
+    ).get()
+    return NominationOutputSerializer(scored).data
+
+
+class CategoryCreateApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=CategoryInputSerializer,
+        responses={201: CategoryOutputSerializer, **problems(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        event = event_selectors.event_get_for_organiser(
+            slug=slug, user=request.user, with_sessions=False
+        )
+        data = CategoryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = services.category_create(
+            event=event, data=data.validated_data, actor=request.user
+        )
+        return Response(
+            CategoryOutputSerializer(category).data, status=status.HTTP_201_CREATED
+        )
+
+
+class BatchCreateApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=BatchInputSerializer,
+        responses={201: BatchOutputSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, category_id: int) -> Response:
+        category = selectors.category_get_for_organiser(
+            category_id=category_id, user=request.user
+        )
+        data = BatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        session_id = fields.pop("ceremony_session", None)
+        if session_id is not None:
+            session = Session.objects.filter(
+                pk=session_id, event=category.event
+            ).first()
+            if session is None:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError(
+                    {"ceremony_session": ["No such session in this event."]}
+                )
+            fields["ceremony_session"] = session
+        batch = services.batch_create(
+            category=category, data=fields, actor=request.user
+        )
+        return Response(
+            BatchOutputSerializer(batch).data, status=status.HTTP_201_CREATED
+        )
+
+
+class BatchDetailApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: BatchOutputSerializer, **problems(401, 404)})
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch, _organiser = selectors.batch_get_visible(
+            batch_id=batch_id, user=request.user
+        )
+        return Response(BatchOutputSerializer(batch).data)
+
+
+class BatchNominationsApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: paginated("PaginatedNominationList", NominationOutputSerializer),
+            **problems(401, 404),
+        }
+    )
+    def get(self, request: Request, batch_id: int) -> Response:
+        from config.pagination import PagePagination
+
+        batch, _organiser = selectors.batch_get_visible(
+            batch_id=batch_id, user=request.user
+        )
+        nominations = selectors.nominations_with_scores(
+            batch.nominations.order_by("pk")
+        )
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(nominations, request, view=self)
+        return paginator.get_paginated_response(
+            NominationOutputSerializer(page, many=True).data
+        )
+
+    @extend_schema(
+        request=NominationInputSerializer,
+        responses={
+            201: NominationOutputSerializer,
+            **problems(400, 401, 403, 404, 409),
+        },
+    )
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_get_for_organiser(batch_id=batch_id, user=request.user)
+        data = NominationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nomination = services.nomination_create(
+            batch=batch,
+            recipient=services.RecipientData(**data.validated_data["recipient"]),
+            citation=data.validated_data["citation"],
+            actor=request.user,
+        )
+        return Response(_nomination_out(nomination), status=status.HTTP_201_CREATED)
+
+
+class NominationApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=NominationUpdateSerializer,
+        responses={
+            200: NominationOutputSerializer,
+            **problems(400, 401, 403, 404, 409),
+        },
+    )
+    def patch(self, request: Request, nomination_id: int) -> Response:
+        nomination, organiser = selectors.nomination_get_visible(
+            nomination_id=nomination_id, user=request.user
+        )
+        if not organiser:
+            from ..errors import NotAllowed
+
+            raise NotAllowed()
+        data = NominationUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nomination = services.nomination_update(
+            nomination=nomination, data=data.validated_data, actor=request.user
+        )
+        return Response(_nomination_out(nomination))
+
+
+class BatchJudgesApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=JudgeInputSerializer,
+        responses={201: JudgeOutputSerializer, **problems(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_get_for_organiser(batch_id=batch_id, user=request.user)
+        data = JudgeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        judge = services.judge_add(
+            batch=batch, email=data.validated_data["email"], actor=request.user
+        )
+        return Response(
+            {"batch": batch.pk, "email": judge.email}, status=status.HTTP_201_CREATED
+        )
+
+
+class ReviewCreateApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=ReviewInputSerializer,
+        responses={201: ReviewOutputSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, nomination_id: int) -> Response:
+        nomination, _organiser = selectors.nomination_get_visible(
+            nomination_id=nomination_id, user=request.user
+        )
+        data = ReviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_create(
+            nomination=nomination, judge=request.user, **data.validated_data
+        )
+        return Response(
+            ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED
+        )
+
+
+class BatchApproveApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: BatchOutputSerializer, **problems(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_get_for_organiser(batch_id=batch_id, user=request.user)
+        batch = services.batch_approve(batch=batch, actor=request.user)
+        return Response(BatchOutputSerializer(batch).data)
+
+
+class BatchAnnounceApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: BatchOutputSerializer, **problems(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_get_for_organiser(batch_id=batch_id, user=request.user)
+        batch = services.batch_announce(batch=batch, actor=request.user)
+        return Response(BatchOutputSerializer(batch).data)
+
+
+class RunOfShowApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: RunOfShowSerializer, **problems(401, 404)})
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch, _organiser = selectors.batch_get_visible(
+            batch_id=batch_id, user=request.user
+        )
+        return Response(RunOfShowSerializer(batch.run_of_show).data)
+
+    @extend_schema(
+        request=RunOfShowSerializer,
+        responses={200: RunOfShowSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def put(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_get_for_organiser(batch_id=batch_id, user=request.user)
+        data = RunOfShowSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = services.run_of_show_update(
+            batch=batch, groups=data.validated_data["groups"], actor=request.user
+        )
+        return Response(RunOfShowSerializer(batch.run_of_show).data)
+
+
+class CertificateApi(APIView):
+    @extend_schema(responses={200: CertificateOutputSerializer, **problems(404)})
+    def get(self, request: Request, number: str) -> Response:
+        certificate = selectors.certificate_get_public(number=number)
+        return Response(CertificateOutputSerializer(certificate).data)
+
+
+class CertificateRevokeApi(APIView):
+    permission_classes = [IsOrganiserUser]
+
+    @extend_schema(
+        request=RevokeInputSerializer,
+        responses={200: CertificateOutputSerializer, **problems(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        certificate = selectors.certificate_get_public(number=number)
+        if (
+            not event_selectors.Event.objects.for_organiser(request.user)
+            .filter(pk=certificate.batch.category.event_id)
+            .exists()
+        ):
+            raise AwardNotFound()
+        data = RevokeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        certificate = services.certificate_revoke(
+            certificate=certificate,
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(CertificateOutputSerializer(certificate).data)
+
+
+class HonourRollApi(APIView):
+    @extend_schema(responses={200: HonourBatchSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(HonourBatchSerializer(selectors.honour_roll(), many=True).data)

@@ -1,0 +1,325 @@
+"""Every write of the awards workflow: one function per use case, each audited."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events.services import AttendeeData, registration_reserve
+from notifications.services import notifications_enqueue
+
+from .errors import (
+    BatchLocked,
+    DuplicateBatch,
+    DuplicateReview,
+    InvalidRunOfShow,
+    InvalidTransition,
+    NotAllowed,
+    UndecidedNominations,
+)
+from .models import (
+    AuditEntry,
+    AwardBatch,
+    AwardCategory,
+    Certificate,
+    Nomination,
+    Recipient,
+    Review,
+)
+
+
+def _audit(
+    actor: Any, action: str, obj: Any, batch: AwardBatch | None, **detail: Any
+) -> None:
+    AuditEntry.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        batch=batch,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class RecipientData:
+    kind: str
+    name: str
+    title: str = ""
+    affiliation: str = ""
+    district: str = ""
+    street: str = ""
+    community: str = ""
+    email: str = ""
+
+
+@transaction.atomic
+def category_create(*, event: Any, data: dict[str, Any], actor: Any) -> AwardCategory:
+    category = AwardCategory.objects.create(event=event, **data)
+    _audit(actor, "category_created", category, None, name=category.name)
+    return category
+
+
+def batch_create(
+    *, category: AwardCategory, data: dict[str, Any], actor: Any
+) -> AwardBatch:
+    try:
+        with transaction.atomic():
+            batch = AwardBatch.objects.create(category=category, **data)
+            _audit(actor, "batch_created", batch, batch, number=batch.number)
+    except IntegrityError as exc:
+        if "award_batch_number_unique" in str(exc):
+            raise DuplicateBatch() from exc
+        raise
+    return batch
+
+
+def _locked_batch(batch: AwardBatch) -> AwardBatch:
+    return (
+        AwardBatch.objects.select_for_update()
+        .select_related("category__event")
+        .get(pk=batch.pk)
+    )
+
+
+@transaction.atomic
+def nomination_create(
+    *, batch: AwardBatch, recipient: RecipientData, citation: str, actor: Any
+) -> Nomination:
+    """Nominates a recipient; only a draft batch takes nominations."""
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    person = Recipient.objects.create(**recipient.__dict__)
+    nomination = Nomination.objects.create(
+        batch=batch, recipient=person, citation=citation
+    )
+    _audit(actor, "nominated", nomination, batch, recipient=person.name)
+    return nomination
+
+
+@transaction.atomic
+def nomination_update(
+    *, nomination: Nomination, data: dict[str, Any], actor: Any
+) -> Nomination:
+    """Decides or edits a nomination while its batch is a draft."""
+    batch = _locked_batch(nomination.batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    nomination = Nomination.objects.select_for_update().get(pk=nomination.pk)
+    before = {field: getattr(nomination, field) for field in data}
+    for field, value in data.items():
+        setattr(nomination, field, value)
+    fields = list(data)
+    if "status" in data and data["status"] != before["status"]:
+        nomination.decided_at = (
+            timezone.now() if data["status"] in Nomination.DECIDED else None
+        )
+        fields.append("decided_at")
+    nomination.save(update_fields=fields)
+    _audit(actor, "nomination_changed", nomination, batch, before=before, after=data)
+    return nomination
+
+
+def judge_add(*, batch: AwardBatch, email: str, actor: Any) -> Any:
+    """Makes the user with this address (created if new) a judge of the batch."""
+    User = get_user_model()
+    address = email.strip().lower()
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=address).first()
+        if user is None:
+            user = User.objects.filter(username=address).first()
+        if user is None:
+            user = User.objects.create_user(username=address, email=address)
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        batch.judges.add(user)
+        _audit(actor, "judge_added", batch, batch, judge=address)
+    return user
+
+
+def review_create(
+    *,
+    nomination: Nomination,
+    judge: Any,
+    score: int,
+    comment: str,
+    conflict_of_interest: bool,
+) -> Review:
+    """A judge's score of a nomination: one per judge, while the batch is a draft."""
+    batch = nomination.batch
+    if not batch.judges.filter(pk=judge.pk).exists():
+        raise NotAllowed()
+    try:
+        with transaction.atomic():
+            if not _locked_batch(batch).is_draft:
+                raise BatchLocked()
+            review = Review.objects.create(
+                nomination=nomination,
+                judge=judge,
+                score=score,
+                comment=comment,
+                conflict_of_interest=conflict_of_interest,
+            )
+            _audit(
+                judge,
+                "reviewed",
+                review,
+                batch,
+                score=score,
+                conflict=conflict_of_interest,
+            )
+    except IntegrityError as exc:
+        if "review_one_per_judge" in str(exc):
+            raise DuplicateReview() from exc
+        raise
+    return review
+
+
+@transaction.atomic
+def batch_approve(*, batch: AwardBatch, actor: Any) -> AwardBatch:
+    """Locks a draft whose every nomination is decided."""
+    batch = _locked_batch(batch)
+    if batch.status != AwardBatch.Status.DRAFT:
+        raise InvalidTransition()
+    undecided = batch.nominations.exclude(status__in=Nomination.DECIDED).count()
+    if undecided:
+        raise UndecidedNominations(f"{undecided} nominations are not decided yet.")
+    batch.status = AwardBatch.Status.APPROVED
+    batch.approved_at = timezone.now()
+    batch.save(update_fields=["status", "approved_at"])
+    _audit(actor, "approved", batch, batch)
+    return batch
+
+
+def awarded_in_order(batch: AwardBatch) -> list[Nomination]:
+    """Awarded nominations in run-of-show order, then the rest by nomination."""
+    awarded = batch.nominations.filter(status=Nomination.Status.AWARDED).select_related(
+        "recipient"
+    )
+    return order_by_run_of_show(batch, list(awarded))
+
+
+def order_by_run_of_show(
+    batch: AwardBatch, nominations: list[Nomination]
+) -> list[Nomination]:
+    awarded = {n.pk: n for n in nominations}
+    ordered = []
+    for group in (batch.run_of_show or {}).get("groups", []):
+        for pk in group.get("nominations", []):
+            if pk in awarded:
+                ordered.append(awarded.pop(pk))
+    return ordered + sorted(awarded.values(), key=lambda n: n.pk)
+
+
+@transaction.atomic
+def batch_announce(*, batch: AwardBatch, actor: Any) -> AwardBatch:
+    """Announces an approved batch: certificates numbered, awardees mailed and seated.
+
+    The batch row is locked first, so two announcements at once yield one set of
+    certificates and one notice each; the second is refused.
+    """
+    batch = _locked_batch(batch)
+    if batch.status != AwardBatch.Status.APPROVED:
+        raise InvalidTransition()
+    now = timezone.now()
+    event = batch.category.event
+    issued_on = timezone.localdate(now, timezone=event.tzinfo)
+    certificates = []
+    for sequence, nomination in enumerate(awarded_in_order(batch), start=1):
+        number = f"{batch.category.prefix}-{event.starts_on.year}-{batch.number:02d}-{sequence:03d}"
+        certificates.append(
+            Certificate(
+                nomination=nomination,
+                batch=batch,
+                sequence=sequence,
+                number=number,
+                issued_on=issued_on,
+            )
+        )
+    Certificate.objects.bulk_create(certificates)
+    batch.status = AwardBatch.Status.ANNOUNCED
+    batch.announced_at = now
+    batch.save(update_fields=["status", "announced_at"])
+    _audit(
+        actor, "announced", batch, batch, certificates=[c.number for c in certificates]
+    )
+    from .notices import award_notices
+
+    notifications_enqueue(award_notices(batch, certificates))
+    if batch.ceremony_session is not None and not batch.ceremony_session.is_cancelled:
+        for certificate in certificates:
+            recipient = certificate.nomination.recipient
+            if recipient.email:
+                registration_reserve(
+                    session=batch.ceremony_session,
+                    attendee=AttendeeData(
+                        full_name=recipient.name,
+                        email=recipient.email,
+                        organisation=recipient.affiliation,
+                    ),
+                )
+    return batch
+
+
+def run_of_show_update(
+    *, batch: AwardBatch, groups: list[dict[str, Any]], actor: Any
+) -> AwardBatch:
+    """Orders the awardees into groups with a presenter; locked once the ceremony starts."""
+    with transaction.atomic():
+        batch = _locked_batch(batch)
+        if ceremony_has_started(batch):
+            raise BatchLocked("The ceremony has started: its run-of-show is locked.")
+        allowed = set(
+            batch.nominations.filter(status=Nomination.Status.AWARDED).values_list(
+                "pk", flat=True
+            )
+        )
+        seen: set[int] = set()
+        for group in groups:
+            ids = group["nominations"]
+            if not set(ids) <= allowed or seen & set(ids) or len(set(ids)) != len(ids):
+                raise InvalidRunOfShow()
+            seen |= set(ids)
+        batch.run_of_show = {
+            "groups": [
+                {
+                    "presenter": g.get("presenter", ""),
+                    "nominations": list(g["nominations"]),
+                }
+                for g in groups
+            ]
+        }
+        batch.save(update_fields=["run_of_show"])
+        _audit(
+            actor,
+            "run_of_show_changed",
+            batch,
+            batch,
+            groups=batch.run_of_show["groups"],
+        )
+    return batch
+
+
+@transaction.atomic
+def certificate_revoke(
+    *, certificate: Certificate, reason: str, actor: Any
+) -> Certificate:
+    """Revokes a certificate; it stays verifiable, as revoked, with the reason."""
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    if certificate.status == Certificate.Status.REVOKED:
+        return certificate
+    certificate.status = Certificate.Status.REVOKED
+    certificate.revoked_reason = reason
+    certificate.revoked_at = timezone.now()
+    certificate.save(update_fields=["status", "revoked_reason", "revoked_at"])
+    _audit(actor, "certificate_revoked", certificate, certificate.batch, reason=reason)
+    return certificate
+
+
+def ceremony_has_started(batch: AwardBatch, at: dt.datetime | None = None) -> bool:
+    ceremony = batch.ceremony_session
+    return ceremony is not None and ceremony.starts_at <= (at or timezone.now())

@@ -1,0 +1,412 @@
+"""The awards workflow through its API: transitions, permissions, announcement."""
+
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from awards import services
+from awards.errors import InvalidTransition
+from awards.models import AuditEntry, AwardBatch, AwardCategory, Certificate, Nomination
+from events.models import Registration
+from notifications.delivery import render_message
+from notifications.models import Notification
+
+from .factories import EventFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+PROBLEM = "application/problem+json"
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}"
+    )
+    return client
+
+
+def assert_problem(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == code
+
+
+@pytest.fixture
+def organiser():
+    return UserFactory()
+
+
+@pytest.fixture
+def event(organiser):
+    return EventFactory(slug="week", organisers=[organiser])
+
+
+@pytest.fixture
+def api(organiser) -> APIClient:
+    return client_for(organiser)
+
+
+@pytest.fixture
+def batch(api, event):
+    category = api.post(
+        "/api/v1/events/week/award-categories/",
+        {
+            "name": "Municipal social work demonstration base",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NBSW",
+        },
+        format="json",
+    ).json()
+    ceremony = SessionFactory(event=event, capacity=2, title="Award ceremony")
+    response = api.post(
+        f"/api/v1/award-categories/{category['id']}/batches/",
+        {
+            "number": 5,
+            "title": "Fifth batch of municipal social work demonstration bases",
+            "ceremony_session": ceremony.pk,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "draft"
+    return AwardBatch.objects.get(pk=response.json()["id"])
+
+
+def nominate(api, batch, name: str, **recipient) -> dict:
+    response = api.post(
+        f"/api/v1/award-batches/{batch.pk}/nominations/",
+        {
+            "recipient": {"kind": "organisation", "name": name, **recipient},
+            "citation": "Serves its residents.",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def decide(api, nomination: dict, status: str) -> None:
+    response = api.patch(
+        f"/api/v1/nominations/{nomination['id']}/", {"status": status}, format="json"
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_duplicate_batch_number(api, batch) -> None:
+    response = api.post(
+        f"/api/v1/award-categories/{batch.category_id}/batches/",
+        {"number": 5, "title": "Again"},
+        format="json",
+    )
+    assert_problem(response, 409, "duplicate_batch")
+
+
+def test_the_whole_workflow(api, batch) -> None:
+    wantou = nominate(
+        api,
+        batch,
+        "Wantou Community",
+        district="Jiangbei District",
+        email="wantou@example.org",
+    )
+    demo = nominate(api, batch, "Demo Community 07", district="Haishu District")
+    withdrawn = nominate(api, batch, "Demo Community 08")
+    assert (
+        wantou["status"] == "nominated"
+        and wantou["mean_score"] is None
+        and wantou["reviews_count"] == 0
+    )
+
+    judge = UserFactory(is_staff=False)
+    assert (
+        api.post(
+            f"/api/v1/award-batches/{batch.pk}/judges/",
+            {"email": judge.email},
+            format="json",
+        ).status_code
+        == 201
+    )
+    judge_api = client_for(judge)
+    for nomination, score, conflict in ((wantou, 9, False), (demo, 7, False)):
+        response = judge_api.post(
+            f"/api/v1/nominations/{nomination['id']}/reviews/",
+            {"score": score, "comment": "好", "conflict_of_interest": conflict},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+    assert_problem(
+        judge_api.post(
+            f"/api/v1/nominations/{wantou['id']}/reviews/", {"score": 3}, format="json"
+        ),
+        409,
+        "duplicate_review",
+    )
+    listed = judge_api.get(f"/api/v1/award-batches/{batch.pk}/nominations/").json()[
+        "results"
+    ]
+    assert [n["mean_score"] for n in listed] == [9.0, 7.0, None]
+
+    assert_problem(
+        api.post(f"/api/v1/award-batches/{batch.pk}/announce/"),
+        409,
+        "invalid_transition",
+    )
+    assert_problem(
+        api.post(f"/api/v1/award-batches/{batch.pk}/approve/"),
+        409,
+        "undecided_nominations",
+    )
+    decide(api, wantou, "awarded")
+    decide(api, demo, "awarded")
+    decide(api, withdrawn, "withdrawn")
+    show = {
+        "groups": [
+            {"presenter": "Deputy Mayor", "nominations": [demo["id"], wantou["id"]]}
+        ]
+    }
+    assert (
+        api.put(
+            f"/api/v1/award-batches/{batch.pk}/run-of-show/", show, format="json"
+        ).json()
+        == show
+    )
+    approved = api.post(f"/api/v1/award-batches/{batch.pk}/approve/")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert_problem(
+        api.post(f"/api/v1/award-batches/{batch.pk}/approve/"),
+        409,
+        "invalid_transition",
+    )
+    assert_problem(nominate_raw(api, batch), 409, "batch_locked")
+    assert_problem(
+        api.patch(
+            f"/api/v1/nominations/{demo['id']}/", {"citation": "x"}, format="json"
+        ),
+        409,
+        "batch_locked",
+    )
+
+    announced = api.post(f"/api/v1/award-batches/{batch.pk}/announce/")
+    assert announced.status_code == 200 and announced.json()["status"] == "announced"
+    assert announced.json()["announced_at"]
+    numbers = list(
+        Certificate.objects.order_by("sequence").values_list("number", "nomination_id")
+    )
+    year = batch.category.event.starts_on.year
+    assert numbers == [
+        (f"NBSW-{year}-05-001", demo["id"]),
+        (f"NBSW-{year}-05-002", wantou["id"]),
+    ]
+
+    roll = APIClient().get("/api/v1/honour-roll/").json()
+    assert [r["name"] for r in roll[0]["recipients"]] == [
+        "Demo Community 07",
+        "Wantou Community",
+    ]
+    assert roll[0]["recipients"][1]["certificate_number"] == f"NBSW-{year}-05-002"
+
+    notice = Notification.objects.get(kind="award_announced")
+    assert notice.recipient == "wantou@example.org"
+    assert {a["filename"] for a in notice.attachments} == {"ceremony.ics"}
+    seat = Registration.objects.get(email="wantou@example.org")
+    assert seat.reserved and seat.status == "confirmed"
+    batch.ceremony_session.refresh_from_db()
+    assert batch.ceremony_session.seats_left == 2, (
+        "an awardee's seat is not a public one"
+    )
+
+    certificate = APIClient().get(f"/api/v1/certificates/NBSW-{year}-05-002/").json()
+    assert (
+        certificate["status"] == "valid"
+        and certificate["recipient_name"] == "Wantou Community"
+    )
+    revoked = api.post(
+        f"/api/v1/certificates/NBSW-{year}-05-002/revoke/",
+        {"reason": "Merged into another community."},
+        format="json",
+    )
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    again = APIClient().get(f"/api/v1/certificates/NBSW-{year}-05-002/").json()
+    assert (
+        again["status"] == "revoked"
+        and again["revoked_reason"] == "Merged into another community."
+    )
+    assert set(AuditEntry.objects.values_list("action", flat=True)) >= {
+        "nominated",
+        "reviewed",
+        "nomination_changed",
+        "approved",
+        "announced",
+        "certificate_revoked",
+        "run_of_show_changed",
+    }
+
+
+def nominate_raw(api, batch):
+    return api.post(
+        f"/api/v1/award-batches/{batch.pk}/nominations/",
+        {"recipient": {"kind": "person", "name": "Late"}, "citation": ""},
+        format="json",
+    )
+
+
+def test_permission_matrix(api, batch, event) -> None:
+    nomination = nominate(api, batch, "Wantou Community")
+    judge = UserFactory(is_staff=False)
+    services.judge_add(batch=batch, email=judge.email, actor=None)
+    judge_api = client_for(judge)
+    stranger_api = client_for(UserFactory())
+    # A judge sees the batch but may not approve, nominate or decide.
+    assert judge_api.get(f"/api/v1/award-batches/{batch.pk}/").status_code == 200
+    assert_problem(
+        judge_api.post(f"/api/v1/award-batches/{batch.pk}/approve/"),
+        403,
+        "permission_denied",
+    )
+    assert_problem(
+        judge_api.patch(
+            f"/api/v1/nominations/{nomination['id']}/",
+            {"status": "awarded"},
+            format="json",
+        ),
+        403,
+        "permission_denied",
+    )
+    # An organiser of another event is told nothing exists.
+    assert_problem(
+        stranger_api.get(f"/api/v1/award-batches/{batch.pk}/"), 404, "not_found"
+    )
+    assert_problem(
+        stranger_api.get(f"/api/v1/award-batches/{batch.pk}/nominations/"),
+        404,
+        "not_found",
+    )
+    assert_problem(
+        stranger_api.post(f"/api/v1/award-batches/{batch.pk}/announce/"),
+        404,
+        "not_found",
+    )
+    assert_problem(
+        stranger_api.post(
+            f"/api/v1/events/{event.slug}/award-categories/",
+            {"name": "x", "recipient_kind": "person"},
+            format="json",
+        ),
+        404,
+        "not_found",
+    )
+    # An organiser who is not a judge may not score.
+    assert_problem(
+        api.post(
+            f"/api/v1/nominations/{nomination['id']}/reviews/",
+            {"score": 5},
+            format="json",
+        ),
+        403,
+        "permission_denied",
+    )
+    # The public sees only announced batches.
+    assert APIClient().get("/api/v1/honour-roll/").json() == []
+    assert_problem(
+        APIClient().get(f"/api/v1/award-batches/{batch.pk}/"), 401, "not_authenticated"
+    )
+    assert Nomination.objects.get().status == "nominated"
+
+
+def test_concurrent_double_announce_yields_one_set(postgres_transactional) -> None:
+    event = EventFactory()
+    category = AwardCategory.objects.create(
+        event=event, name="Lecturer Group", recipient_kind="person"
+    )
+    batch = AwardBatch.objects.create(
+        category=category, number=1, title="Supervisory Lecturer Group"
+    )
+    for n in range(10):
+        nomination = services.nomination_create(
+            batch=batch,
+            recipient=services.RecipientData(
+                kind="person", name=f"Lecturer {n}", email=f"l{n}@example.org"
+            ),
+            citation="",
+            actor=None,
+        )
+        services.nomination_update(
+            nomination=nomination, data={"status": "awarded"}, actor=None
+        )
+    services.batch_approve(batch=batch, actor=None)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def announce() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(services.batch_announce(batch=batch, actor=None).status)
+        except InvalidTransition as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=announce) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["announced", "invalid_transition"]
+    assert Certificate.objects.count() == 10
+    assert Notification.objects.filter(kind="award_announced").count() == 10
+
+
+def test_script_name_is_escaped_on_the_honour_roll_and_in_the_email(
+    api, batch, client
+) -> None:
+    nomination = nominate(
+        api, batch, "<script>alert(1)</script>", email="x@example.org"
+    )
+    decide(api, nomination, "awarded")
+    api.post(f"/api/v1/award-batches/{batch.pk}/approve/")
+    api.post(f"/api/v1/award-batches/{batch.pk}/announce/")
+    page = client.get("/honour-roll/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    message = render_message(Notification.objects.get(kind="award_announced"))
+    html = message.alternatives[0][0]
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_honour_roll_page_searches_by_district(api, batch, client) -> None:
+    for name, district in (
+        ("Wantou Community", "Jiangbei District"),
+        ("Demo Community 07", "Haishu District"),
+    ):
+        decide(api, nominate(api, batch, name, district=district), "awarded")
+    api.post(f"/api/v1/award-batches/{batch.pk}/approve/")
+    api.post(f"/api/v1/award-batches/{batch.pk}/announce/")
+    page = client.get("/honour-roll/", {"district": "jiangbei"}).content.decode()
+    assert "Wantou Community" in page and "Demo Community 07" not in page
+    assert "Fifth batch of municipal social work demonstration bases" in page
+
+
+def test_verify_page_shows_revoked(api, batch, client) -> None:
+    decide(api, nominate(api, batch, "Wantou Community"), "awarded")
+    api.post(f"/api/v1/award-batches/{batch.pk}/approve/")
+    api.post(f"/api/v1/award-batches/{batch.pk}/announce/")
+    certificate = Certificate.objects.get()
+    assert "Valid" in client.get(f"/verify/{certificate.number}/").content.decode()
+    services.certificate_revoke(
+        certificate=certificate, reason="Issued in error", actor=None
+    )
+    page = client.get(f"/verify/{certificate.number}/").content.decode()
+    assert "Revoked" in page and "Issued in error" in page
+    assert client.get("/verify/NOPE-1/").status_code == 404
+
+
+def test_add_judge_prints_the_token_last(batch) -> None:
+    out = io.StringIO()
+    call_command("add_judge", "Judge@Example.org", str(batch.pk), stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+    assert Token.objects.get(key=token).user in batch.judges.all()
