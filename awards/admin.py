@@ -75,8 +75,9 @@ class CertificateAdmin(EventScopedAdmin):
         "issued_on",
         "status",
         "revoked_at",
-        "pdf",
+        "pdf_rendered_at",
     ]
+    exclude = ["pdf"]
 
 
 @admin.register(Review)

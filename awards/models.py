@@ -242,7 +242,10 @@ class Certificate(models.Model):
     )
     revoked_reason = models.TextField(_("reason for revoking"), blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    pdf = models.FileField(_("PDF"), upload_to="certificates/", blank=True)
+    # Rendered once and kept in the database, so every web process serves the same
+    # file without a shared disk; rendered again only when the certificate is revoked.
+    pdf = models.BinaryField(_("PDF"), null=True, blank=True, editable=False)
+    pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("certificate")

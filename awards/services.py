@@ -315,7 +315,18 @@ def certificate_revoke(
     certificate.status = Certificate.Status.REVOKED
     certificate.revoked_reason = reason
     certificate.revoked_at = timezone.now()
-    certificate.save(update_fields=["status", "revoked_reason", "revoked_at"])
+    # The stored PDF no longer tells the truth: the next download renders it anew.
+    certificate.pdf = None
+    certificate.pdf_rendered_at = None
+    certificate.save(
+        update_fields=[
+            "status",
+            "revoked_reason",
+            "revoked_at",
+            "pdf",
+            "pdf_rendered_at",
+        ]
+    )
     _audit(actor, "certificate_revoked", certificate, certificate.batch, reason=reason)
     return certificate
 

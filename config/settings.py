@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 
+# A font file that writes Chinese, for certificate PDFs; found among Debian's CJK
+# fonts when unset (awards.certificates.FONT_CANDIDATES).
+CERTIFICATE_FONT = env.str("CERTIFICATE_FONT", default="")
+CERTIFICATE_FONT_INDEX = env.int("CERTIFICATE_FONT_INDEX", default=0)
+
 NOTIFICATIONS_DISPATCH_INTERVAL = env.float(
     "NOTIFICATIONS_DISPATCH_INTERVAL", default=30
 )
@@ -269,5 +274,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -1,6 +1,8 @@
 """The awards workflow through its API: transitions, permissions, announcement."""
 
 import io
+import shutil
+import subprocess
 import threading
 
 import pytest
@@ -10,12 +12,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from awards import services
+from awards.certificates import CertificateFontMissing, certificate_font
 from awards.errors import InvalidTransition
 from awards.models import AuditEntry, AwardBatch, AwardCategory, Certificate, Nomination
 from events.models import Registration
 from notifications.delivery import render_message
 from notifications.models import Notification
 
+from .conftest import require
 from .factories import EventFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -410,3 +414,47 @@ def test_add_judge_prints_the_token_last(batch) -> None:
     call_command("add_judge", "Judge@Example.org", str(batch.pk), stdout=out)
     token = out.getvalue().strip().splitlines()[-1]
     assert Token.objects.get(key=token).user in batch.judges.all()
+
+
+def pdf_text(content: bytes, tmp_path) -> str:
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(content)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_certificate_pdf_has_the_chinese_name_and_number(api, batch, tmp_path) -> None:
+    try:
+        certificate_font()
+    except CertificateFontMissing:
+        require(False, "a CJK font (Debian: fonts-noto-cjk)")
+    nomination = nominate(
+        api, batch, "万头社区 <script>alert(1)</script>", district="江北区"
+    )
+    decide(api, nomination, "awarded")
+    api.post(f"/api/v1/award-batches/{batch.pk}/approve/")
+    api.post(f"/api/v1/award-batches/{batch.pk}/announce/")
+    certificate = Certificate.objects.get()
+    response = APIClient().get(f"/api/v1/certificates/{certificate.number}/pdf/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content, tmp_path)
+    assert "万头社区 <script>alert(1)</script>" in text
+    assert certificate.number in text
+    certificate.refresh_from_db()
+    rendered_at = certificate.pdf_rendered_at
+    assert rendered_at is not None
+    APIClient().get(f"/api/v1/certificates/{certificate.number}/pdf/")
+    certificate.refresh_from_db()
+    assert certificate.pdf_rendered_at == rendered_at, "rendered once and stored"
+    services.certificate_revoke(certificate=certificate, reason="重复授予", actor=None)
+    revoked = pdf_text(
+        APIClient().get(f"/api/v1/certificates/{certificate.number}/pdf/").content,
+        tmp_path,
+    )
+    assert "REVOKED" in revoked and "重复授予" in revoked
+    assert APIClient().get("/api/v1/certificates/NOPE-1/pdf/").status_code == 404

@@ -57,6 +57,11 @@ urlpatterns = [
         "certificates/<str:number>/", views.CertificateApi.as_view(), name="certificate"
     ),
     path(
+        "certificates/<str:number>/pdf/",
+        views.CertificatePdfApi.as_view(),
+        name="certificate-pdf",
+    ),
+    path(
         "certificates/<str:number>/revoke/",
         views.CertificateRevokeApi.as_view(),
         name="certificate-revoke",

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.request import Request
@@ -13,6 +15,7 @@ from events.api.views import IsOrganiserUser, paginated, problems
 from events.models import Session
 
 from .. import selectors, services
+from ..certificates import certificate_pdf
 from ..errors import AwardNotFound
 from ..models import Nomination
 from .serializers import (
@@ -272,6 +275,19 @@ class CertificateApi(APIView):
     def get(self, request: Request, number: str) -> Response:
         certificate = selectors.certificate_get_public(number=number)
         return Response(CertificateOutputSerializer(certificate).data)
+
+
+class CertificatePdfApi(APIView):
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **problems(404)}
+    )
+    def get(self, request: Request, number: str) -> HttpResponse:
+        certificate = selectors.certificate_get_public(number=number)
+        response = HttpResponse(
+            certificate_pdf(certificate), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'inline; filename="{certificate.number}.pdf"'
+        return response
 
 
 class CertificateRevokeApi(APIView):
