@@ -6,7 +6,7 @@ import subprocess
 import threading
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -458,3 +458,45 @@ def test_certificate_pdf_has_the_chinese_name_and_number(api, batch, tmp_path) -
     )
     assert "REVOKED" in revoked and "重复授予" in revoked
     assert APIClient().get("/api/v1/certificates/NOPE-1/pdf/").status_code == 404
+
+
+def import_csv(tmp_path, text: str, batch) -> str:
+    path = tmp_path / "nominations.csv"
+    path.write_text(text, encoding="utf-8")
+    out = io.StringIO()
+    call_command(
+        "import_nominations",
+        str(path),
+        "--batch",
+        str(batch.pk),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    return out.getvalue()
+
+
+def test_import_nominations_all_rows(batch, tmp_path) -> None:
+    text = "name,district,email,citation\n万头社区,江北区,wantou@example.org,示范\nDemo Community 07,Haishu District,,\n"
+    assert "Imported 2" in import_csv(tmp_path, text, batch)
+    assert list(
+        Nomination.objects.order_by("pk").values_list(
+            "recipient__name", "recipient__kind"
+        )
+    ) == [
+        ("万头社区", "organisation"),
+        ("Demo Community 07", "organisation"),
+    ]
+
+
+def test_import_nominations_bad_row_imports_nothing(batch, tmp_path) -> None:
+    text = "name,email\nGood One,good@example.org\n,missing-name@example.org\nThird,not-an-email\n"
+    with pytest.raises(CommandError, match="line 3: name"):
+        import_csv(tmp_path, text, batch)
+    assert not Nomination.objects.exists()
+
+
+def test_import_into_an_approved_batch_is_refused(batch, tmp_path) -> None:
+    AwardBatch.objects.filter(pk=batch.pk).update(status="approved")
+    with pytest.raises(CommandError, match="approved"):
+        import_csv(tmp_path, "name\nLate\n", batch)
+    assert not Nomination.objects.exists()
