@@ -63,3 +63,18 @@ def test_seed_demo_twice_duplicates_nothing() -> None:
     for words in ("logo", "fifth batches", "Lecturer Group", "showcase", "Ciyuan Post"):
         assert words.lower() in titles.lower()
     assert counts[1] == 5
+
+
+def test_seed_demo_has_the_story_awards() -> None:
+    from awards.models import AwardBatch, Certificate, Nomination
+
+    run("seed_demo")
+    run("seed_demo")
+    fourth = AwardBatch.objects.get(number=4)
+    fifth = AwardBatch.objects.get(number=5)
+    assert fourth.status == "announced" and fifth.status == "draft"
+    assert Certificate.objects.filter(batch=fourth).count() == fourth.nominations.count() == 10
+    names = set(Nomination.objects.values_list("recipient__name", flat=True))
+    assert any(name.startswith("Wantou Community") for name in names)
+    assert any(name.startswith("Chen Jiammeng") for name in names)
+    assert Nomination.objects.filter(batch__category__recipient_kind="organisation").count() >= 20

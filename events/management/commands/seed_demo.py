@@ -75,6 +75,43 @@ DEMO_REGISTRATIONS = (
 )
 
 
+# The story's recipients, then clearly synthetic ones to make up the numbers.
+BASES_FOURTH = [
+    (f"Demo Community {n:02d}", "", "", district)
+    for n, district in zip(
+        range(1, 11),
+        ["Haishu District", "Yinzhou District", "Jiangbei District"] * 4,
+        strict=False,
+    )
+]
+BASES_FIFTH = [
+    (
+        "Wantou Community · 万头社区",
+        "",
+        "Yongjiang Street · 甬江街道",
+        "Jiangbei District · 江北区",
+    )
+] + [
+    (f"Demo Community {n:02d}", "", "", district)
+    for n, district in zip(
+        range(11, 22),
+        ["Haishu District", "Yinzhou District", "Jiangbei District"] * 4,
+        strict=False,
+    )
+]
+LECTURERS = [
+    (
+        "Chen Jiammeng · 陈佳萌",
+        "Party branch secretary · 党支部书记",
+        "Weilaishengyuan Community, Qianjiang Street · 钱江街道未来生园社区",
+        "Jiangbei District · 江北区",
+    )
+] + [
+    (f"Demo Lecturer {n:02d}", "Supervisory talent", "Demo Social Workstation", "")
+    for n in range(2, 11)
+]
+
+
 def _at(day: dt.date, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TZ)
@@ -143,9 +180,86 @@ class Command(BaseCommand):
                 added += 1
             except AlreadyRegistered:
                 pass
+        self._awards(event)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo week {event.slug}: {event.sessions.count()} sessions from {first_day}, "
                 f"{added} new demo registrations."
             )
         )
+
+    def _awards(self, event: Event) -> None:
+        from awards import services as awards
+        from awards.models import AwardBatch, AwardCategory
+
+        ceremony = event.sessions.filter(
+            kind=Session.Kind.CEREMONY, title__startswith="Award"
+        ).first()
+        appointment = event.sessions.filter(title__startswith="Appointment").first()
+        bases, _created = AwardCategory.objects.get_or_create(
+            event=event,
+            name="Municipal social work demonstration base · 市级社会工作示范基地",
+            defaults={"recipient_kind": "organisation", "certificate_prefix": "NBSW"},
+        )
+        lecturers, _created = AwardCategory.objects.get_or_create(
+            event=event,
+            name="Supervisory Lecturer Group member · 督导讲师团成员",
+            defaults={"recipient_kind": "person", "certificate_prefix": "NBSL"},
+        )
+        plans = [
+            (
+                bases,
+                4,
+                "Fourth batch of municipal social work demonstration bases · 第四批市级社会工作示范基地",
+                ceremony,
+                BASES_FOURTH,
+                True,
+            ),
+            (
+                bases,
+                5,
+                "Fifth batch of municipal social work demonstration bases · 第五批市级社会工作示范基地",
+                ceremony,
+                BASES_FIFTH,
+                False,
+            ),
+            (
+                lecturers,
+                1,
+                "Ningbo Social Work Supervisory Lecturer Group · 宁波市社会工作督导讲师团",
+                appointment,
+                LECTURERS,
+                False,
+            ),
+        ]
+        for category, number, title, session, recipients, announce in plans:
+            batch, _created = AwardBatch.objects.get_or_create(
+                category=category,
+                number=number,
+                defaults={"title": title, "ceremony_session": session},
+            )
+            if not batch.nominations.exists() and batch.is_draft:
+                for name, person_title, affiliation, district in recipients:
+                    nomination = awards.nomination_create(
+                        batch=batch,
+                        recipient=awards.RecipientData(
+                            kind=category.recipient_kind,
+                            name=name,
+                            title=person_title,
+                            affiliation=affiliation,
+                            district=district,
+                        ),
+                        citation="",
+                        actor=None,
+                    )
+                    if announce:
+                        awards.nomination_update(
+                            nomination=nomination,
+                            data={"status": "awarded"},
+                            actor=None,
+                        )
+            if announce and batch.is_draft:
+                awards.batch_approve(batch=batch, actor=None)
+                batch.refresh_from_db()
+            if announce and batch.status == AwardBatch.Status.APPROVED:
+                awards.batch_announce(batch=batch, actor=None)
