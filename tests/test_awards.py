@@ -500,3 +500,26 @@ def test_import_into_an_approved_batch_is_refused(batch, tmp_path) -> None:
     with pytest.raises(CommandError, match="approved"):
         import_csv(tmp_path, "name\nLate\n", batch)
     assert not Nomination.objects.exists()
+
+
+def test_run_of_show_api_refuses_strangers_and_locks_at_the_ceremony(
+    api, batch
+) -> None:
+    nomination = nominate(api, batch, "Wantou Community")
+    decide(api, nomination, "awarded")
+    url = f"/api/v1/award-batches/{batch.pk}/run-of-show/"
+    bad = api.put(
+        url, {"groups": [{"presenter": "X", "nominations": [999999]}]}, format="json"
+    )
+    assert_problem(bad, 400, "invalid")
+    ceremony = batch.ceremony_session
+    ceremony.starts_at = ceremony.starts_at.replace(year=2001)
+    ceremony.ends_at = ceremony.starts_at.replace(hour=23)
+    ceremony.save()
+    locked = api.put(
+        url,
+        {"groups": [{"presenter": "X", "nominations": [nomination["id"]]}]},
+        format="json",
+    )
+    assert_problem(locked, 409, "batch_locked")
+    assert api.get(url).json() == {"groups": []}

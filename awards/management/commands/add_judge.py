@@ -17,8 +17,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("batch_id", type=int)
+        parser.add_argument(
+            "--password", help="Also set this password for the judging page."
+        )
 
-    def handle(self, *args: Any, email: str, batch_id: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        email: str,
+        batch_id: int,
+        password: str | None,
+        **options: Any,
+    ) -> None:
         try:
             validate_email(email.strip())
         except ValidationError as exc:
@@ -27,6 +37,9 @@ class Command(BaseCommand):
         if batch is None:
             raise CommandError(f"No award batch with the id {batch_id}.")
         judge = judge_add(batch=batch, email=email, actor=None)
+        if password:
+            judge.set_password(password)
+            judge.save(update_fields=["password"])
         token, _created = Token.objects.get_or_create(user=judge)
         self.stdout.write(f"{judge.email} judges {batch}.")
         self.stdout.write(token.key)
