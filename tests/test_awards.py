@@ -523,3 +523,31 @@ def test_run_of_show_api_refuses_strangers_and_locks_at_the_ceremony(
     )
     assert_problem(locked, 409, "batch_locked")
     assert api.get(url).json() == {"groups": []}
+
+
+def test_mean_score_leaves_out_conflicts_of_interest(api, batch) -> None:
+    nomination = nominate(api, batch, "Wantou Community")
+    judges = [UserFactory(is_staff=False) for _ in range(3)]
+    for judge, score, conflict in zip(
+        judges, [9, 5, 1], [False, False, True], strict=True
+    ):
+        services.judge_add(batch=batch, email=judge.email, actor=None)
+        response = client_for(judge).post(
+            f"/api/v1/nominations/{nomination['id']}/reviews/",
+            {"score": score, "conflict_of_interest": conflict},
+            format="json",
+        )
+        assert response.status_code == 201
+    (listed,) = api.get(f"/api/v1/award-batches/{batch.pk}/nominations/").json()[
+        "results"
+    ]
+    assert listed["mean_score"] == 7.0 and listed["reviews_count"] == 3
+    assert_problem(
+        client_for(judges[0]).post(
+            f"/api/v1/nominations/{nomination['id']}/reviews/",
+            {"score": 0},
+            format="json",
+        ),
+        400,
+        "invalid",
+    )
