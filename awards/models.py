@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from events.models import Event, Session
 
@@ -20,8 +21,8 @@ def default_run_of_show() -> dict[str, list]:
 
 class AwardCategory(models.Model):
     class RecipientKind(models.TextChoices):
-        ORGANISATION = "organisation", _("Organisation")
-        PERSON = "person", _("Person")
+        ORGANISATION = "organisation", pgettext_lazy("recipient kind", "Organisation")
+        PERSON = "person", pgettext_lazy("recipient kind", "Person")
 
     event = models.ForeignKey(
         Event,
@@ -138,8 +139,8 @@ class Recipient(models.Model):
     )
 
     class Meta:
-        verbose_name = _("recipient")
-        verbose_name_plural = _("recipients")
+        verbose_name = pgettext_lazy("award", "recipient")
+        verbose_name_plural = pgettext_lazy("award", "recipients")
 
     def __str__(self) -> str:
         return self.name
@@ -163,7 +164,7 @@ class Nomination(models.Model):
     )
     recipient = models.ForeignKey(
         Recipient,
-        verbose_name=_("recipient"),
+        verbose_name=pgettext_lazy("award", "recipient"),
         on_delete=models.PROTECT,
         related_name="nominations",
     )

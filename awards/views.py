@@ -223,7 +223,9 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
         return redirect("awards:judging", batch_id=batch.pk)
     mine = {
         r.nomination_id: r
-        for r in Review.objects.filter(nomination__batch=batch, judge_id=request.user.pk)
+        for r in Review.objects.filter(
+            nomination__batch=batch, judge_id=request.user.pk
+        )
     }
     nominations = list(batch.nominations.select_related("recipient").order_by("pk"))
     return render(
