@@ -73,8 +73,17 @@ def test_seed_demo_has_the_story_awards() -> None:
     fourth = AwardBatch.objects.get(number=4)
     fifth = AwardBatch.objects.get(number=5)
     assert fourth.status == "announced" and fifth.status == "draft"
-    assert Certificate.objects.filter(batch=fourth).count() == fourth.nominations.count() == 10
+    assert (
+        Certificate.objects.filter(batch=fourth).count()
+        == fourth.nominations.count()
+        == 10
+    )
     names = set(Nomination.objects.values_list("recipient__name", flat=True))
     assert any(name.startswith("Wantou Community") for name in names)
     assert any(name.startswith("Chen Jiammeng") for name in names)
-    assert Nomination.objects.filter(batch__category__recipient_kind="organisation").count() >= 20
+    assert (
+        Nomination.objects.filter(
+            batch__category__recipient_kind="organisation"
+        ).count()
+        >= 20
+    )
