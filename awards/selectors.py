@@ -105,3 +105,15 @@ def certificate_get_public(*, number: str) -> Certificate:
     if certificate is None:
         raise AwardNotFound()
     return certificate
+
+
+def order_by_run_of_show(
+    batch: AwardBatch, nominations: list[Nomination]
+) -> list[Nomination]:
+    awarded = {n.pk: n for n in nominations}
+    ordered = []
+    for group in (batch.run_of_show or {}).get("groups", []):
+        for pk in group.get("nominations", []):
+            if pk in awarded:
+                ordered.append(awarded.pop(pk))
+    return ordered + sorted(awarded.values(), key=lambda n: n.pk)

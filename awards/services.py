@@ -29,6 +29,7 @@ from .models import (
     Recipient,
     Review,
 )
+from .selectors import order_by_run_of_show
 
 
 def _audit(
@@ -201,18 +202,6 @@ def awarded_in_order(batch: AwardBatch) -> list[Nomination]:
         "recipient"
     )
     return order_by_run_of_show(batch, list(awarded))
-
-
-def order_by_run_of_show(
-    batch: AwardBatch, nominations: list[Nomination]
-) -> list[Nomination]:
-    awarded = {n.pk: n for n in nominations}
-    ordered = []
-    for group in (batch.run_of_show or {}).get("groups", []):
-        for pk in group.get("nominations", []):
-            if pk in awarded:
-                ordered.append(awarded.pop(pk))
-    return ordered + sorted(awarded.values(), key=lambda n: n.pk)
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from config.problems import DomainError
 from . import selectors, services
 from .errors import AwardNotFound, NotAllowed
 from .models import AwardBatch, Review
-from .services import order_by_run_of_show
+from .selectors import order_by_run_of_show
 
 
 class ReviewForm(forms.Form):

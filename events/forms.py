@@ -5,15 +5,8 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .api.serializers import _CONTROL_CHARACTERS
 from .models import Event, Session
-
-
-def _no_control_characters(value: str) -> None:
-    if _CONTROL_CHARACTERS.search(value):
-        raise forms.ValidationError(
-            _("Line breaks and control characters are not allowed.")
-        )
+from .validators import no_control_characters
 
 
 class RegistrationForm(forms.Form):
@@ -21,7 +14,7 @@ class RegistrationForm(forms.Form):
     full_name = forms.CharField(
         label=_("Full name"),
         max_length=200,
-        validators=[_no_control_characters],
+        validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
@@ -33,14 +26,14 @@ class RegistrationForm(forms.Form):
         label=_("Phone"),
         max_length=40,
         required=False,
-        validators=[_no_control_characters],
+        validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     organisation = forms.CharField(
         label=_("Organisation"),
         max_length=200,
         required=False,
-        validators=[_no_control_characters],
+        validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
 

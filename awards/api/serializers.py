@@ -4,9 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from events.api.serializers import no_control_characters
+from events.validators import no_control_characters
 
 from ..models import AwardBatch, AwardCategory, Certificate, Nomination, Recipient
+from ..selectors import order_by_run_of_show
 
 
 def text(max_length: int, **kwargs: Any) -> serializers.CharField:
@@ -197,8 +198,6 @@ class HonourBatchSerializer(serializers.Serializer):
     recipients = serializers.SerializerMethodField()
 
     def get_recipients(self, batch: AwardBatch) -> list[dict[str, Any]]:
-        from ..services import order_by_run_of_show
-
         rows = []
         for nomination in order_by_run_of_show(batch, batch.awarded):  # type: ignore[attr-defined]
             recipient = nomination.recipient

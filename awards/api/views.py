@@ -6,17 +6,19 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import PagePagination
 from events import selectors as event_selectors
 from events.api.views import IsOrganiserUser, paginated, problems
 from events.models import Session
 
 from .. import selectors, services
 from ..certificates import certificate_pdf
-from ..errors import AwardNotFound
+from ..errors import AwardNotFound, NotAllowed
 from ..models import Nomination
 from .serializers import (
     BatchInputSerializer,
@@ -85,8 +87,6 @@ class BatchCreateApi(APIView):
                 pk=session_id, event=category.event
             ).first()
             if session is None:
-                from rest_framework.exceptions import ValidationError
-
                 raise ValidationError(
                     {"ceremony_session": ["No such session in this event."]}
                 )
@@ -120,8 +120,6 @@ class BatchNominationsApi(APIView):
         }
     )
     def get(self, request: Request, batch_id: int) -> Response:
-        from config.pagination import PagePagination
-
         batch, _organiser = selectors.batch_get_visible(
             batch_id=batch_id, user=request.user
         )
@@ -169,8 +167,6 @@ class NominationApi(APIView):
             nomination_id=nomination_id, user=request.user
         )
         if not organiser:
-            from ..errors import NotAllowed
-
             raise NotAllowed()
         data = NominationUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

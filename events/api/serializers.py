@@ -1,7 +1,6 @@
 """Shapes of the events API (API.md): what comes in and what goes out."""
 
 import datetime as dt
-import re
 import zoneinfo
 from typing import Any
 
@@ -11,19 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Event, Registration, Session, validate_reminder_offsets
+from ..validators import no_control_characters
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
-
-
-def no_control_characters(value: str) -> None:
-    """Rejects line breaks and other control characters (they end up in mail headers)."""
-    if _CONTROL_CHARACTERS.search(value):
-        raise serializers.ValidationError(
-            _("Line breaks and control characters are not allowed.")
-        )
-
-
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
