@@ -82,9 +82,14 @@ def _context(registration: Registration, **extra: object) -> dict[str, object]:
     }
 
 
-def registration_email(
-    registration: Registration, *, kind: str, dedupe_key: str, **extra: object
-) -> Email:
+def ticket_attachments(registration: Registration) -> list[dict[str, str]]:
+    """The calendar file and QR image of a confirmation, drawn ahead of time."""
+    return _attachments(registration, "registration_confirmed", confirmed=True)
+
+
+def _attachments(
+    registration: Registration, kind: str, *, confirmed: bool
+) -> list[dict[str, str]]:
     attachments = []
     if kind in CALENDAR:
         ics = registration_calendar(registration, cancelled=CALENDAR[kind])
@@ -96,7 +101,7 @@ def registration_email(
                 "content": ics.decode(),
             }
         )
-    if kind in WITH_TICKET and registration.status == Registration.Status.CONFIRMED:
+    if kind in WITH_TICKET and confirmed:
         attachments.append(
             {
                 "filename": f"ticket-{registration.code}.png",
@@ -105,6 +110,21 @@ def registration_email(
                 "content_id": "ticket-qr",
             }
         )
+    return attachments
+
+
+def registration_email(
+    registration: Registration,
+    *,
+    kind: str,
+    dedupe_key: str,
+    attachments: list[dict[str, str]] | None = None,
+    **extra: object,
+) -> Email:
+    confirmed = registration.status == Registration.Status.CONFIRMED
+    if attachments is None:
+        attachments = _attachments(registration, kind, confirmed=confirmed)
+    if any(a.get("content_id") == "ticket-qr" for a in attachments):
         extra["qr_cid"] = "ticket-qr"
     return Email(
         kind=kind,
@@ -131,21 +151,29 @@ def _dedupe_key(kind: str, registration: Registration) -> str:
 
 
 def registration_notices_queue(
-    *, kind: str, registrations: Iterable[Registration]
+    *,
+    kind: str,
+    registrations: Iterable[Registration],
+    attachments: list[dict[str, str]] | None = None,
 ) -> None:
-    """Queues one ``kind`` email per registration (in the caller's transaction)."""
+    """Queues one ``kind`` email per registration (in the caller's transaction).
+
+    ``attachments`` drawn ahead of time (one registration's) are used as they are.
+    """
     emails = []
     for registration in registrations:
         extra: dict[str, object] = {}
         if kind == "registration_waitlisted":
             from .selectors import registration_waitlist_position
 
-            extra["position"] = registration_waitlist_position(registration)
+            registration.waitlist_position = registration_waitlist_position(registration)
+            extra["position"] = registration.waitlist_position
         emails.append(
             registration_email(
                 registration,
                 kind=kind,
                 dedupe_key=_dedupe_key(kind, registration),
+                attachments=attachments,
                 **extra,
             )
         )

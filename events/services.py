@@ -24,7 +24,7 @@ from .errors import (
     SessionFull,
 )
 from .models import CODE_ALPHABET, Attendee, Event, Registration, Session, Venue
-from .notices import registration_notices_queue, reminders_cancel
+from .notices import registration_notices_queue, reminders_cancel, ticket_attachments
 
 ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
 
@@ -94,6 +94,18 @@ def _registration_insert(
     *, session: Session, attendee: AttendeeData, now: dt.datetime
 ) -> Registration:
     person = _attendee_upsert(attendee)
+    registration = Registration(
+        session=session,
+        attendee=person,
+        full_name=attendee.full_name,
+        email=attendee.email.strip(),
+        phone=attendee.phone,
+        organisation=attendee.organisation,
+        language=attendee.language,
+    )
+    # The calendar file and QR code are drawn before the seat is taken, so that the
+    # session row stays locked only for the UPDATE, the INSERT and the commit.
+    ticket = ticket_attachments(registration)
     scheduled = Session.objects.filter(pk=session.pk, status=Session.Status.SCHEDULED)
     seated = scheduled.filter(
         Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity"))
@@ -113,23 +125,15 @@ def _registration_insert(
         waitlist_number = Session.objects.values_list("waitlist_last", flat=True).get(
             pk=session.pk
         )
-    registration = Registration.objects.create(
-        session=session,
-        attendee=person,
-        full_name=attendee.full_name,
-        email=attendee.email.strip(),
-        phone=attendee.phone,
-        organisation=attendee.organisation,
-        language=attendee.language,
-        status=Registration.Status.CONFIRMED
-        if seated
-        else Registration.Status.WAITLISTED,
-        waitlist_number=waitlist_number,
+    registration.status = (
+        Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED
     )
-    registration.session = session
-    registration_notice_queue(
+    registration.waitlist_number = waitlist_number
+    registration.save(force_insert=True)
+    registration_notices_queue(
         kind="registration_confirmed" if seated else "registration_waitlisted",
-        registration=registration,
+        registrations=[registration],
+        attachments=ticket if seated else None,
     )
     return registration
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -23,6 +24,8 @@ from .models import Notification, Unsubscription
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "podium.notifications.unsubscribe"
+DISPATCH_REQUESTED = "podium:notifications:dispatch-requested"
+DISPATCH_DELAY = 1  # seconds
 # Planners add rows that fall due (reminders); apps register theirs at start-up.
 _planners: list[Callable[[dt.datetime], int]] = []
 # Scope finders name the scopes of mail a staff user may see in the admin.
@@ -119,11 +122,17 @@ def notifications_cancel(
 
 
 def _request_dispatch() -> None:
-    """Asks a worker for a dispatcher run now; if the broker is down, beat's run will do."""
+    """Asks a worker for a dispatcher run soon; if the broker is down, beat's run will do.
+
+    However many commits ask within a second, one run is queued, a second later, and
+    it takes every row they wrote.
+    """
     from .tasks import dispatch_notifications
 
+    if not cache.add(DISPATCH_REQUESTED, True, timeout=DISPATCH_DELAY):
+        return
     try:
-        dispatch_notifications.apply_async(retry=False)
+        dispatch_notifications.apply_async(countdown=DISPATCH_DELAY, retry=False)
     except Exception as exc:  # the broker is down: the rows are safe in the database
         logger.warning(
             "Could not ask for a dispatch (%s); the next scheduled run will.", exc

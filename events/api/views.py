@@ -279,9 +279,7 @@ class EventRegistrationsApi(APIView):
                 language=language,
             ),
         )
-        registration.waitlist_position = selectors.registration_waitlist_position(
-            registration
-        )
+        # The service has counted a waitlisted registration's place already.
         return Response(
             RegistrationCreatedSerializer(registration).data,
             status=status.HTTP_201_CREATED,
