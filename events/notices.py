@@ -166,7 +166,9 @@ def registration_notices_queue(
         if kind == "registration_waitlisted":
             from .selectors import registration_waitlist_position
 
-            registration.waitlist_position = registration_waitlist_position(registration)
+            registration.waitlist_position = registration_waitlist_position(
+                registration
+            )
             extra["position"] = registration.waitlist_position
         emails.append(
             registration_email(
