@@ -112,19 +112,27 @@ def _registration_insert(
     ).update(seats_taken=F("seats_taken") + 1)
     waitlist_number = None
     if not seated:
-        joined = scheduled.filter(waitlist_enabled=True).update(
-            waitlist_last=F("waitlist_last") + 1
+        # No seat was free a moment ago. Decide again holding the row lock: a
+        # cancellation may have freed a seat, with nobody yet on the list to take it.
+        current = (
+            Session.objects.select_for_update()
+            .values(
+                "status", "capacity", "seats_taken", "waitlist_enabled", "waitlist_last"
+            )
+            .get(pk=session.pk)
         )
-        if not joined:
-            if Session.objects.filter(
-                pk=session.pk, status=Session.Status.CANCELLED
-            ).exists():
-                raise RegistrationClosed()
+        if current["status"] != Session.Status.SCHEDULED:
+            raise RegistrationClosed()
+        if current["capacity"] is None or current["seats_taken"] < current["capacity"]:
+            Session.objects.filter(pk=session.pk).update(
+                seats_taken=F("seats_taken") + 1
+            )
+            seated = 1
+        elif not current["waitlist_enabled"]:
             raise SessionFull()
-        # The row is locked by the UPDATE above, so this reads our own number.
-        waitlist_number = Session.objects.values_list("waitlist_last", flat=True).get(
-            pk=session.pk
-        )
+        else:
+            waitlist_number = current["waitlist_last"] + 1
+            Session.objects.filter(pk=session.pk).update(waitlist_last=waitlist_number)
     registration.status = (
         Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED
     )
