@@ -131,8 +131,11 @@ def _registration_insert(
         elif not current["waitlist_enabled"]:
             raise SessionFull()
         else:
+            # The row is locked: the next number is ours.
             waitlist_number = current["waitlist_last"] + 1
-            Session.objects.filter(pk=session.pk).update(waitlist_last=waitlist_number)
+            Session.objects.filter(pk=session.pk).update(
+                waitlist_last=F("waitlist_last") + 1
+            )
     registration.status = (
         Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED
     )
