@@ -625,9 +625,12 @@ def _pgbench_gsets(statements: list[dict[str, Any]]) -> None:
         if insert and f":{insert.group(1)}_id" in later:
             s["gset"] = f"{insert.group(1)}_"  # -> :<table>_id
         elif ":waitlist_last" in later and (
+            # The row lock's SELECT reads every column the decision needs; the
+            # number it reads back stands in for the one Django computes from it.
             re.match(
-                r'SELECT "events_session"\."waitlist_last"( AS "waitlist_last")? FROM',
+                r'SELECT .*"events_session"\."waitlist_last".* FOR UPDATE\s*$',
                 s["sql"],
+                re.S,
             )
             or re.search(
                 r'RETURNING ("events_session"\.)?"waitlist_last"\s*$', s["sql"]
