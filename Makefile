@@ -16,7 +16,7 @@ typecheck pytest test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-
 test: export REGISTRATION_RATE_LIMIT ?= 20/min
 pytest test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint typecheck pytest install dev-install bench-registration bench-email clean
+.PHONY: demo test lint typecheck pytest install dev-install bench-registration bench-email clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-registration: dev-install
 
 bench-email: dev-install
 	$(BIN)/python bench/fanout.py
+
+# Refreshes static/vendor/ from package.json (needs Node.js; the copies are committed).
+vendor:
+	sh scripts/vendor.sh
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -113,6 +113,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Organisers and judges sign in on one page and land in the console.
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "events:event_list"
 
 # Internationalisation: English and Simplified Chinese, chosen from the browser or a
 # switcher. Times are stored in UTC and shown in each event's own time zone.

@@ -1,0 +1,16 @@
+"""Console: check-in (placeholder, being built)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from ..models import Event
+from .access import organiser_event
+
+
+@organiser_event
+def check_in(request: HttpRequest, event: Event) -> HttpResponse:
+    return render(request, "console/placeholder.html", {"event": event})
+
+
+urlpatterns = [path("<slug:slug>/check-in/", check_in, name="check_in")]

@@ -1,0 +1,16 @@
+"""Console: dashboard (placeholder, being built)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from ..models import Event
+from .access import organiser_event
+
+
+@organiser_event
+def dashboard(request: HttpRequest, event: Event) -> HttpResponse:
+    return render(request, "console/placeholder.html", {"event": event})
+
+
+urlpatterns = [path("<slug:slug>/", dashboard, name="dashboard")]
