@@ -40,7 +40,8 @@ demo: install
 	$(BIN)/python manage.py add_organiser $(DEMO_ORGANISER) social-work-week-2021 --password $(DEMO_PASSWORD) > /dev/null
 	@echo
 	@echo "  Podium:        http://127.0.0.1:8000/"
-	@echo "  Organiser:     http://127.0.0.1:8000/admin/  login $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
+	@echo "  Console:       http://127.0.0.1:8000/accounts/login/?next=/organise/social-work-week-2021/"
+	@echo "                 sign in as $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
 	@echo "  API docs:      http://127.0.0.1:8000/api/docs/"
 	@echo "  Mail:          written to var/mail/ (one .eml per message) and shown here"
 	@echo

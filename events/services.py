@@ -217,6 +217,19 @@ def registration_cancel(*, code: str, token: str | None) -> Registration:
     A freed seat goes to the head of the waiting list in the same transaction.
     """
     registration = registration_get_by_token(code=code, token=token)
+    return _registration_cancel(registration)
+
+
+def registration_cancel_by_organiser(*, registration: Registration) -> Registration:
+    """Cancels a registration for its event's organiser (console, admin), as the
+    attendee's own link would: the attendee is told, the seat goes to the waiting list.
+
+    The caller has scoped ``registration`` to the organiser's events.
+    """
+    return _registration_cancel(registration)
+
+
+def _registration_cancel(registration: Registration) -> Registration:
     if registration.status == Registration.Status.CANCELLED:
         return registration
     with transaction.atomic():
