@@ -117,6 +117,8 @@ class Event(models.Model):
     reminder_offsets = models.JSONField(
         _("reminder offsets (minutes before a session)"),
         default=default_reminder_offsets,
+        # An event may send no reminders at all: [] is a value, not a blank.
+        blank=True,
         validators=[validate_reminder_offsets],
     )
     organisers = models.ManyToManyField(
