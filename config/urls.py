@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("notifications.urls")),
     path("", include("awards.urls")),
+    path("organise/", include("awards.console.urls")),
     path("organise/", include("events.console.urls")),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("awards.api.urls")),

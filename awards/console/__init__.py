@@ -1,0 +1,1 @@
+"""The awards pages of the organisers' console, under ``/organise/<slug>/awards/``."""
