@@ -1,18 +1,22 @@
 """Public award pages: the honour roll and certificate verification."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.problems import DomainError
+from events.validators import no_control_characters
 
 from . import selectors, services
 from .errors import AwardNotFound, NotAllowed
-from .models import AwardBatch, Review
+from .models import AwardBatch, Nomination, Review
 from .selectors import order_by_run_of_show
 
 
@@ -127,9 +131,30 @@ def run_of_show_edit(request: HttpRequest, batch_id: int) -> HttpResponse:
                 high=10_000,
             )
             groups.setdefault(number, []).append((order, nomination.pk))
+        typed = {
+            number: request.POST.get(f"presenter-{number}", "").strip()
+            for number in range(1, group_count + 1)
+        }
+        presenter_errors = _presenter_errors(typed)
+        if presenter_errors:
+            # Refused as the API refuses it; the organiser sees what they typed.
+            return render(
+                request,
+                "awards/run_of_show.html",
+                {
+                    "batch": batch,
+                    "rows": _run_of_show_rows(awarded, position),
+                    "groups": [
+                        (n, typed[n], presenter_errors.get(n))
+                        for n in range(1, group_count + 1)
+                    ],
+                    "locked": locked,
+                },
+                status=400,
+            )
         payload = [
             {
-                "presenter": request.POST.get(f"presenter-{number}", "").strip()[:200],
+                "presenter": typed.get(number, ""),
                 "nominations": [pk for _order, pk in sorted(groups[number])],
             }
             for number in sorted(groups)
@@ -141,7 +166,38 @@ def run_of_show_edit(request: HttpRequest, batch_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The run-of-show is saved."))
         return redirect("awards:run_of_show", batch_id=batch.pk)
-    rows = [
+    return render(
+        request,
+        "awards/run_of_show.html",
+        {
+            "batch": batch,
+            "rows": _run_of_show_rows(awarded, position),
+            "groups": [
+                (n, presenters.get(n, ""), None) for n in range(1, group_count + 1)
+            ],
+            "locked": locked,
+        },
+    )
+
+
+def _presenter_errors(typed: dict[int, str]) -> dict[int, str]:
+    """The messages of presenters the API would refuse, by group number."""
+    errors = {}
+    for number, presenter in typed.items():
+        if len(presenter) > 200:
+            errors[number] = _("Give at most 200 characters.")
+            continue
+        try:
+            no_control_characters(presenter)
+        except ValidationError as exc:
+            errors[number] = " ".join(exc.messages)
+    return errors
+
+
+def _run_of_show_rows(
+    awarded: list[Nomination], position: dict[int, tuple[int, int]]
+) -> list[dict[str, Any]]:
+    return [
         {
             "nomination": n,
             "group": position.get(n.pk, (1 + i // 5, 0))[0],
@@ -149,16 +205,6 @@ def run_of_show_edit(request: HttpRequest, batch_id: int) -> HttpResponse:
         }
         for i, n in enumerate(awarded)
     ]
-    return render(
-        request,
-        "awards/run_of_show.html",
-        {
-            "batch": batch,
-            "rows": rows,
-            "groups": [(n, presenters.get(n, "")) for n in range(1, group_count + 1)],
-            "locked": locked,
-        },
-    )
 
 
 def _int(value: str | None, *, default: int, low: int, high: int) -> int:

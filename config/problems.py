@@ -8,7 +8,10 @@ bodies by hand.
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +46,14 @@ class ConflictError(DomainError):
     title = _("The request conflicts with the current state.")
 
 
+class RequestTooLarge(exceptions.APIException):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: 413, not a generic 400."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "too_large"
+
+
 _DRF_CODES = {
     exceptions.ValidationError: "invalid",
     exceptions.ParseError: "invalid",
@@ -54,7 +65,11 @@ _DRF_CODES = {
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
+    RequestTooLarge: "too_large",
 }
+# DRF's default messages of these carry placeholders ("Method \"{method}\" not
+# allowed."): their title is the filled-in detail instead.
+_TITLED_BY_DETAIL = (exceptions.MethodNotAllowed, exceptions.UnsupportedMediaType)
 
 
 def problem(
@@ -104,7 +119,9 @@ def problem_exception_handler(
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -128,6 +145,8 @@ def problem_exception_handler(
     else:
         title = str(exc.default_detail)
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else title
+        if isinstance(exc, _TITLED_BY_DETAIL) or "{" in title:
+            title = detail
     response.data = problem(
         status_code=response.status_code, code=code, title=title, detail=detail, **extra
     )

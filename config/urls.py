@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
@@ -54,6 +55,13 @@ def handler500(request: HttpRequest) -> HttpResponse:
 def handler400(
     request: HttpRequest, exception: Exception | None = None
 ) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # Django calls a body over DATA_UPLOAD_MAX_MEMORY_SIZE a bad request; HTTP
+        # has a status of its own for it.
+        title = _("The request body is too large.")
+        if request.path.startswith("/api/"):
+            return _api_problem(request, 413, "too_large", title)
+        return HttpResponse(title, status=413, content_type="text/plain")
     if request.path.startswith("/api/"):
         return _api_problem(request, 400, "invalid", _("Bad request."))
     return HttpResponse(_("Bad request."), status=400, content_type="text/plain")

@@ -1,6 +1,7 @@
 """Attendee and door pages, server-rendered; they work without JavaScript."""
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,7 +18,7 @@ from . import selectors, services
 from .errors import AlreadyRegistered
 from .forms import CheckInForm, RegistrationForm
 from .models import Event, Registration
-from .throttling import registration_allowed
+from .throttling import RegistrationRateThrottle, registration_allowed
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -41,7 +42,7 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
     event = _published_event(slug)
     initial = {"session": request.GET.get("session")}
@@ -89,7 +90,7 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
                 return HttpResponseRedirect(f"{url}?token={registration.token}")
     elif request.method == "POST":
         status = 400
-    return render(
+    response = render(
         request,
         "events/registration_form.html",
         {
@@ -99,6 +100,18 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
         },
         status=status,
     )
+    if status == 429:
+        response["Retry-After"] = str(_registration_retry_after())
+    return response
+
+
+def _registration_retry_after() -> int:
+    """Seconds until the client's rate-limit window has surely passed."""
+    rate = settings.REGISTRATION_RATE_LIMIT
+    if not rate:
+        return 60
+    _count, seconds = RegistrationRateThrottle().parse_rate(rate)
+    return seconds or 60
 
 
 def _registration_from_link(request: HttpRequest, code: str) -> Registration:

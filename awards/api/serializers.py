@@ -4,15 +4,23 @@ from typing import Any
 
 from rest_framework import serializers
 
-from events.validators import no_control_characters
+from events.validators import clean_free_text, no_control_characters
 
 from ..models import AwardBatch, AwardCategory, Certificate, Nomination, Recipient
 from ..selectors import order_by_run_of_show
 
 
 def text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    """A name or one-line text: no line breaks, controls or invisible-only values."""
     return serializers.CharField(
         max_length=max_length, validators=[no_control_characters], **kwargs
+    )
+
+
+def free_text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    """A text that may break lines (citations, comments, descriptions)."""
+    return serializers.CharField(
+        max_length=max_length, validators=[clean_free_text], **kwargs
     )
 
 
@@ -21,9 +29,7 @@ class CategoryInputSerializer(serializers.Serializer):
     recipient_kind = serializers.ChoiceField(
         choices=AwardCategory.RecipientKind.choices
     )
-    description = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True
-    )
+    description = free_text(5000, required=False, allow_blank=True)
     certificate_prefix = serializers.RegexField(
         r"^[A-Za-z0-9]{1,12}$", required=False, allow_blank=True
     )
@@ -84,9 +90,7 @@ class RecipientSerializer(serializers.Serializer):
 
 class NominationInputSerializer(serializers.Serializer):
     recipient = RecipientSerializer()
-    citation = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
-    )
+    citation = free_text(5000, required=False, allow_blank=True, default="")
 
 
 class NominationUpdateSerializer(serializers.Serializer):
@@ -94,7 +98,7 @@ class NominationUpdateSerializer(serializers.Serializer):
         choices=[c for c in Nomination.Status.choices if c[0] != "nominated"],
         required=False,
     )
-    citation = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    citation = free_text(5000, required=False, allow_blank=True)
 
 
 class RecipientOutputSerializer(serializers.ModelSerializer):
@@ -123,7 +127,8 @@ class NominationOutputSerializer(serializers.ModelSerializer):
 
 
 class JudgeInputSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    # A judge's address is also their user name, whose column holds 150 characters.
+    email = serializers.EmailField(max_length=150)
 
 
 class JudgeOutputSerializer(serializers.Serializer):
@@ -133,9 +138,7 @@ class JudgeOutputSerializer(serializers.Serializer):
 
 class ReviewInputSerializer(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=10)
-    comment = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
-    )
+    comment = free_text(5000, required=False, allow_blank=True, default="")
     conflict_of_interest = serializers.BooleanField(required=False, default=False)
 
 
@@ -177,7 +180,7 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
 
 
 class RevokeInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, validators=[no_control_characters])
+    reason = text(2000)
 
 
 class HonourRecipientSerializer(serializers.Serializer):

@@ -5,12 +5,13 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Event, Registration, Session, validate_reminder_offsets
-from ..validators import no_control_characters
+from ..validators import clean_free_text, no_control_characters
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -23,8 +24,27 @@ def within_planning_range(value: dt.date) -> None:
         raise serializers.ValidationError(_("Give a date between 2000 and 2100."))
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """A moment with its UTC offset: a time without one is refused, not guessed.
+
+    Read in the server's zone, "10:00" for a London event would silently become
+    another moment (API.md: times are ISO 8601 with offset).
+    """
+
+    default_error_messages = {
+        "naive": _(
+            "Give the time with its UTC offset, e.g. 2021-09-20T10:00:00+08:00."
+        ),
+    }
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
 def moment(**kwargs: Any) -> serializers.DateTimeField:
-    return serializers.DateTimeField(validators=[within_planning_range], **kwargs)
+    return AwareDateTimeField(validators=[within_planning_range], **kwargs)
 
 
 def day(**kwargs: Any) -> serializers.DateField:
@@ -101,7 +121,10 @@ class EventInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=100)
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
     description = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000
+        required=False,
+        allow_blank=True,
+        max_length=20000,
+        validators=[clean_free_text],
     )
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
     timezone = serializers.CharField(max_length=64, required=False)
@@ -156,7 +179,10 @@ class EventInputSerializer(serializers.Serializer):
 class SessionInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
     description = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000
+        required=False,
+        allow_blank=True,
+        max_length=20000,
+        validators=[clean_free_text],
     )
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
     starts_at = moment()

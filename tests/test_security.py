@@ -1,0 +1,391 @@
+"""Hostile input, password guessing and the security headers (issue 9).
+
+Every bad input answers a 4xx problem with a ``code`` (never a 5xx); sign-in and
+password reset are throttled; every page carries a Content-Security-Policy without
+'unsafe-inline' and a Permissions-Policy.
+"""
+
+import datetime as dt
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from awards.models import AwardBatch, AwardCategory, Nomination, Recipient
+from events.models import Event, Registration, Session
+
+from .factories import EventFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["title"] and body["detail"]
+    assert "{" not in body["title"], "a placeholder left unfilled"
+    return body
+
+
+@pytest.fixture
+def organiser():
+    return UserFactory()
+
+
+@pytest.fixture
+def event(organiser):
+    return EventFactory(slug="week", organisers=[organiser], timezone="Europe/London")
+
+
+@pytest.fixture
+def session(event):
+    return SessionFactory(event=event, capacity=5)
+
+
+@pytest.fixture
+def staff_api(organiser) -> APIClient:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=organiser).key}"
+    )
+    return client
+
+
+def registrations_url(event: Event) -> str:
+    return f"/api/v1/events/{event.slug}/registrations/"
+
+
+# Finding 3: bad input that answered 500
+
+
+def test_deeply_nested_json_is_invalid_not_a_server_error(api, event) -> None:
+    response = api.post(
+        registrations_url(event), "[" * 100_000, content_type="application/json"
+    )
+    assert_problem(response, 400, "invalid")
+    assert not Registration.objects.exists()
+
+
+def test_deeply_nested_json_inside_an_object_is_invalid(api, event) -> None:
+    body = '{"full_name": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    response = api.post(registrations_url(event), body, content_type="application/json")
+    assert_problem(response, 400, "invalid")
+
+
+def make_batch(event: Event) -> AwardBatch:
+    category = AwardCategory.objects.create(
+        event=event, name="Demonstration base", recipient_kind="organisation"
+    )
+    return AwardBatch.objects.create(category=category, number=4, title="Fourth batch")
+
+
+def test_a_judge_email_longer_than_a_username_is_a_field_error(
+    staff_api, event
+) -> None:
+    batch = make_batch(event)
+    address = "j" * 158 + "@example.org"
+    assert len(address) == 170
+    response = staff_api.post(
+        f"/api/v1/award-batches/{batch.pk}/judges/", {"email": address}, format="json"
+    )
+    body = assert_problem(response, 400, "invalid")
+    assert "email" in body["errors"]
+    assert not get_user_model().objects.filter(email=address).exists()
+
+
+def awarded_nomination(batch: AwardBatch) -> Nomination:
+    recipient = Recipient.objects.create(kind="organisation", name="Wantou Community")
+    return Nomination.objects.create(
+        batch=batch, recipient=recipient, status=Nomination.Status.AWARDED
+    )
+
+
+@pytest.mark.parametrize("presenter", ["Mayor\x00Chen", "Mayor\r\nBcc: x@example.org"])
+def test_run_of_show_api_refuses_nul_and_line_breaks(
+    staff_api, event, presenter
+) -> None:
+    batch = make_batch(event)
+    nomination = awarded_nomination(batch)
+    response = staff_api.put(
+        f"/api/v1/award-batches/{batch.pk}/run-of-show/",
+        {"groups": [{"presenter": presenter, "nominations": [nomination.pk]}]},
+        format="json",
+    )
+    body = assert_problem(response, 400, "invalid")
+    assert "groups.0.presenter" in json.dumps(body["errors"]) or body["errors"]
+    batch.refresh_from_db()
+    assert batch.run_of_show in ({}, {"groups": []})
+
+
+@pytest.mark.parametrize(
+    "presenter", ["Mayor\x00Chen", "Mayor\r\nChen", "Mayor\nChen", "\u202eneehC"]
+)
+def test_run_of_show_page_refuses_what_the_api_refuses(
+    client, organiser, event, presenter
+) -> None:
+    batch = make_batch(event)
+    nomination = awarded_nomination(batch)
+    client.force_login(organiser)
+    response = client.post(
+        f"/organise/batches/{batch.pk}/run-of-show/",
+        {
+            "presenter-1": presenter,
+            f"group-{nomination.pk}": "1",
+            f"order-{nomination.pk}": "1",
+        },
+    )
+    assert response.status_code == 400
+    assert "not allowed" in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.run_of_show in ({}, {"groups": []})
+
+
+def test_run_of_show_page_still_saves_a_clean_presenter(
+    client, organiser, event
+) -> None:
+    batch = make_batch(event)
+    nomination = awarded_nomination(batch)
+    client.force_login(organiser)
+    response = client.post(
+        f"/organise/batches/{batch.pk}/run-of-show/",
+        {
+            "presenter-1": "  Mayor Chen ",
+            f"group-{nomination.pk}": "1",
+            f"order-{nomination.pk}": "1",
+        },
+    )
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.run_of_show == {
+        "groups": [{"presenter": "Mayor Chen", "nominations": [nomination.pk]}]
+    }
+
+
+EVENT_BODY = {
+    "slug": "london-week",
+    "title": "London week",
+    "timezone": "Europe/London",
+    "starts_on": "2031-09-20",
+    "ends_on": "2031-09-22",
+}
+
+
+@pytest.mark.parametrize("field", ["registration_opens_at", "registration_closes_at"])
+def test_event_times_without_an_offset_are_refused(staff_api, field) -> None:
+    body = {**EVENT_BODY, field: "2031-09-01T10:00:00"}
+    problem = assert_problem(
+        staff_api.post("/api/v1/events/", body, format="json"), 400, "invalid"
+    )
+    assert field in problem["errors"]
+    assert not Event.objects.filter(slug="london-week").exists()
+
+
+def test_event_patch_with_a_naive_time_is_refused(staff_api, event) -> None:
+    before = event.registration_opens_at
+    response = staff_api.patch(
+        f"/api/v1/events/{event.slug}/",
+        {"registration_opens_at": "2031-09-01T10:00"},
+        format="json",
+    )
+    assert "registration_opens_at" in assert_problem(response, 400, "invalid")["errors"]
+    event.refresh_from_db()
+    assert event.registration_opens_at == before
+
+
+def test_session_times_without_an_offset_are_refused(staff_api, event) -> None:
+    body = {
+        "title": "Kick-off",
+        "starts_at": "2031-09-20T10:00:00",
+        "ends_at": "2031-09-20T12:00:00Z",
+    }
+    response = staff_api.post(
+        f"/api/v1/events/{event.slug}/sessions/", body, format="json"
+    )
+    assert set(assert_problem(response, 400, "invalid")["errors"]) == {"starts_at"}
+    assert not Session.objects.filter(title="Kick-off").exists()
+
+
+def test_session_patch_with_a_naive_time_is_refused(staff_api, session) -> None:
+    before = session.starts_at
+    response = staff_api.patch(
+        f"/api/v1/sessions/{session.pk}/",
+        {"ends_at": "2031-09-20T12:00:00"},
+        format="json",
+    )
+    assert "ends_at" in assert_problem(response, 400, "invalid")["errors"]
+    session.refresh_from_db()
+    assert session.starts_at == before
+
+
+def test_times_with_an_offset_are_read_as_given(staff_api, event) -> None:
+    body = {
+        "title": "Kick-off",
+        "starts_at": "2031-09-20T10:00:00+01:00",
+        "ends_at": "2031-09-20T12:00:00Z",
+    }
+    response = staff_api.post(
+        f"/api/v1/events/{event.slug}/sessions/", body, format="json"
+    )
+    assert response.status_code == 201, response.content
+    created = Session.objects.get(title="Kick-off")
+    assert created.starts_at == dt.datetime(2031, 9, 20, 9, tzinfo=dt.UTC)
+
+
+# Finding 5: 405, 413, 415 problems; HEAD; Retry-After from the page
+
+
+def test_method_not_allowed_names_the_method(api, event) -> None:
+    body = assert_problem(
+        api.put(f"/api/v1/events/{event.slug}/", {}, format="json"),
+        405,
+        "method_not_allowed",
+    )
+    assert body["title"] == 'Method "PUT" not allowed.'
+
+
+def test_unsupported_media_type_names_the_type(api, event, session) -> None:
+    response = api.post(
+        registrations_url(event), "session=1", content_type="text/plain"
+    )
+    body = assert_problem(response, 415, "unsupported_media_type")
+    assert "text/plain" in body["title"]
+
+
+def test_a_body_over_the_limit_is_too_large(api, event, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"full_name": "x" * 20_000})
+    response = api.post(registrations_url(event), body, content_type="application/json")
+    assert_problem(response, 413, "too_large")
+
+
+def test_a_page_over_the_limit_is_too_large(client, session, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = client.post(
+        "/events/week/register/",
+        {"session": session.pk, "full_name": "x" * 20_000, "email": "a@example.org"},
+    )
+    assert response.status_code == 413
+    assert not Registration.objects.exists()
+
+
+def test_head_on_the_registration_page_answers_like_get(client, session) -> None:
+    get = client.get("/events/week/register/")
+    head = client.head("/events/week/register/")
+    assert head.status_code == get.status_code == 200
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head.content == b""
+
+
+def test_the_form_page_throttle_says_when_to_retry(client, session, settings) -> None:
+    settings.REGISTRATION_RATE_LIMIT = "1/min"
+    first = client.post(
+        "/events/week/register/",
+        {"session": session.pk, "full_name": "A", "email": "a@example.org"},
+    )
+    assert first.status_code == 302
+    second = client.post(
+        "/events/week/register/",
+        {"session": session.pk, "full_name": "B", "email": "b@example.org"},
+    )
+    assert second.status_code == 429
+    assert 0 < int(second["Retry-After"]) <= 60
+
+
+# Text hygiene: invisible-only names, bidi controls, C1 controls
+
+
+HOSTILE_NAMES = {
+    "zero-width only": "\u200b\u200c\u200d\u2060\ufeff",
+    "bidi override": "Chen \u202eJiameng",
+    "bidi isolate": "\u2066Chen\u2069",
+    "C1 control": "Chen\x85Jiameng",
+    "C1 CSI": "Chen\x9b31m",
+    "hangul filler only": "\u3164\u3164",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+def test_the_api_refuses_hostile_names(api, event, session, name) -> None:
+    response = api.post(
+        registrations_url(event),
+        {"session": session.pk, "full_name": name, "email": "chen@example.org"},
+        format="json",
+    )
+    assert "full_name" in assert_problem(response, 400, "invalid")["errors"]
+    assert not Registration.objects.exists()
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+def test_the_form_refuses_hostile_names(client, session, name) -> None:
+    response = client.post(
+        "/events/week/register/",
+        {
+            "session": session.pk,
+            "full_name": "Chen",
+            "organisation": name,
+            "email": "chen@example.org",
+        },
+    )
+    assert response.status_code == 400
+    assert not Registration.objects.exists()
+
+
+def test_names_in_other_scripts_and_emoji_are_fine(api, event, session) -> None:
+    for index, name in enumerate(
+        ["陈佳萌", "Zoë O'Brien-Łukasz", "محمد", "👩‍👩‍👧 family", "Nguyễn Văn A"]
+    ):
+        response = api.post(
+            registrations_url(event),
+            {"session": session.pk, "full_name": name, "email": f"{index}@example.org"},
+            format="json",
+        )
+        assert response.status_code == 201, (name, response.content)
+
+
+def test_nomination_free_text_refuses_bidi_controls(staff_api, event) -> None:
+    batch = make_batch(event)
+    url = f"/api/v1/award-batches/{batch.pk}/nominations/"
+    response = staff_api.post(
+        url,
+        {
+            "recipient": {"kind": "organisation", "name": "Wantou Community"},
+            "citation": "Serves \u202eits residents",
+        },
+        format="json",
+    )
+    assert "citation" in assert_problem(response, 400, "invalid")["errors"]
+    response = staff_api.post(
+        url,
+        {
+            "recipient": {"kind": "organisation", "name": "\u200b"},
+            "citation": "Line one\nline two",
+        },
+        format="json",
+    )
+    assert "recipient.name" in assert_problem(response, 400, "invalid")["errors"]
+    ok = staff_api.post(
+        url,
+        {
+            "recipient": {"kind": "organisation", "name": "Wantou Community"},
+            "citation": "Line one\r\nline two\tand a tab",
+        },
+        format="json",
+    )
+    assert ok.status_code == 201, ok.content
+
+
+def test_event_description_refuses_c1_controls(staff_api) -> None:
+    body = {**EVENT_BODY, "description": "Welcome\x9b to the week"}
+    assert (
+        "description"
+        in assert_problem(
+            staff_api.post("/api/v1/events/", body, format="json"), 400, "invalid"
+        )["errors"]
+    )
