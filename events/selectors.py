@@ -1,5 +1,7 @@
 """Reads of the events app, each with the joins its callers need."""
 
+from typing import Any
+
 from django.db.models import (
     Case,
     Count,
@@ -12,7 +14,7 @@ from django.db.models import (
     When,
 )
 
-from .errors import EventNotFound, SessionNotFound
+from .errors import EventNotFound, RegistrationNotFound, SessionNotFound
 from .models import Event, Registration, Session
 
 
@@ -157,4 +159,114 @@ def registration_list_for_event(
         )
     return with_waitlist_position(registrations).order_by(
         "session__starts_at", "created_at", "pk"
+    )
+
+
+# The console's attendee list sorts by these keys only; a leading "-" reverses.
+REGISTRATION_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("full_name", "pk"),
+    "registered": ("created_at", "pk"),
+    "session": ("session__starts_at", "session__title", "created_at", "pk"),
+    "status": ("status_rank", "waitlist_number", "created_at", "pk"),
+}
+
+
+def registration_list_for_console(
+    *,
+    event: Event,
+    session_id: int | None = None,
+    status: str | None = None,
+    checked_in: bool | None = None,
+    search: str | None = None,
+    sort: str = "registered",
+) -> QuerySet[Registration]:
+    """The organiser's attendee list of one event: its filters, then a whitelisted sort.
+
+    ``sort`` is a key of ``REGISTRATION_SORTS``, optionally with a leading ``-``;
+    anything else sorts by registration time.
+    """
+    registrations = registration_list_for_event(
+        event=event, session_id=session_id, status=status, search=search
+    )
+    if checked_in is not None:
+        registrations = registrations.filter(checked_in_at__isnull=not checked_in)
+    descending = sort.startswith("-")
+    fields = REGISTRATION_SORTS.get(sort.lstrip("-"), REGISTRATION_SORTS["registered"])
+    if "status_rank" in fields:
+        registrations = registrations.annotate(
+            status_rank=Case(
+                When(status=Registration.Status.CONFIRMED, then=0),
+                When(status=Registration.Status.WAITLISTED, then=1),
+                default=2,
+                output_field=IntegerField(),
+            )
+        )
+    return registrations.order_by(
+        *(f"-{field}" if descending else field for field in fields)
+    )
+
+
+def registration_get_for_event(*, event: Event, code: str) -> Registration:
+    """A registration of this event by its ticket code; any other code is not found."""
+    from .services import normalise_code
+
+    code = normalise_code(code)
+    registration = (
+        with_waitlist_position(
+            Registration.objects.select_related("session", "session__venue")
+        )
+        .filter(code=code, session__event=event)
+        .first()
+        if code
+        else None
+    )
+    if registration is None:
+        raise RegistrationNotFound()
+    return registration
+
+
+def registration_others_in_event(
+    *, registration: Registration
+) -> QuerySet[Registration]:
+    """The same address's other registrations in the same event (never other events)."""
+    return with_waitlist_position(
+        Registration.objects.select_related("session")
+        .filter(
+            session__event_id=registration.session.event_id,
+            email__iexact=registration.email,
+        )
+        .exclude(pk=registration.pk)
+    ).order_by("session__starts_at", "created_at", "pk")
+
+
+def registration_notifications(*, registration: Registration) -> QuerySet[Any]:
+    """Every email queued about a registration, oldest first, with its state."""
+    from notifications.selectors import notification_list_about
+
+    from .notices import ABOUT
+
+    return notification_list_about(
+        about_type=ABOUT,
+        about_id=str(registration.pk),
+        scope=event_mail_scope(event_id=registration.session.event_id),
+    )
+
+
+def event_mail_scope(*, event_id: int) -> str:
+    """The outbox scope of an event's mail (see ``events.notices``)."""
+    return f"event:{event_id}"
+
+
+# The event dashboard: a fixed handful of aggregate queries, however many
+# registrations and sessions an event has.
+
+
+def registration_waitlist_head(*, session_id: int) -> Registration | None:
+    """The first on a session's waiting list: who gets the next free seat."""
+    return (
+        Registration.objects.filter(
+            session_id=session_id, status=Registration.Status.WAITLISTED
+        )
+        .order_by("waitlist_number")
+        .first()
     )

@@ -18,6 +18,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
+
+from config.problems import ConflictError
 
 from .models import Notification, Unsubscription
 
@@ -295,3 +298,30 @@ def notification_resend(*, notification: Notification) -> Notification:
     with transaction.atomic():
         notification_enqueue(copy)
     return Notification.objects.get(dedupe_key=copy.dedupe_key)
+
+
+
+# Only mail that has left the queue, for good or ill, can be sent again; a row still
+# queued would go out twice, one skipped or cancelled was meant not to go at all.
+RESENDABLE = (Notification.Status.SENT, Notification.Status.FAILED)
+
+
+class NotResendable(ConflictError):
+    code = "not_resendable"
+    title = gettext_lazy("Only an email that was sent or that failed can be sent again.")
+
+
+def notification_resend_finished(*, notification: Notification) -> Notification:
+    """``notification_resend`` for a sent or failed row; any other state is refused.
+
+    Raises ``NotResendable`` for a row still queued or sending, skipped or cancelled.
+    """
+    if notification.status not in RESENDABLE:
+        raise NotResendable(
+            gettext(
+                "Only an email that was sent or that failed can be sent again; "
+                "this one is “%(status)s”."
+            )
+            % {"status": notification.get_status_display()}
+        )
+    return notification_resend(notification=notification)
