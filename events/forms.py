@@ -50,11 +50,17 @@ class RegistrationForm(forms.Form):
 
 
 class CheckInForm(forms.Form):
-    event = forms.ChoiceField(label=_("Event"))
-    code = forms.CharField(label=_("Ticket code"), max_length=32)
+    """A ticket code typed at the door (the event is the page's)."""
 
-    def __init__(self, *args: Any, events: list[Event], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["event"]).choices = [
-            (e.slug, e.title) for e in events
-        ]
+    code = forms.CharField(
+        label=_("Ticket code"),
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "enterkeyhint": "go",
+            }
+        ),
+    )

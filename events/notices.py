@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Iterable
 
 import segno
@@ -53,12 +54,24 @@ def registration_calendar(
     )
 
 
-def _qr_png(registration: Registration) -> str:
-    import io
+def ticket_qr(code: str) -> segno.QRCode:
+    """The ticket's QR Code: a standard QR Code, never a Micro QR.
 
+    ``segno.make`` picks a Micro QR for data as short as a ticket code, and most
+    decoders and phone camera apps cannot read one; ``make_qr`` never does.
+    A quiet zone of four modules is the standard's, so that cameras find it.
+    """
+    return segno.make_qr(code, error="m")
+
+
+def ticket_qr_png(code: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(registration.code, error="m").save(buffer, kind="png", scale=8, border=2)
-    return base64.b64encode(buffer.getvalue()).decode()
+    ticket_qr(code).save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def _qr_png(registration: Registration) -> str:
+    return base64.b64encode(ticket_qr_png(registration.code)).decode()
 
 
 def _context(registration: Registration, **extra: object) -> dict[str, object]:

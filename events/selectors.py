@@ -1,5 +1,6 @@
 """Reads of the events app, each with the joins its callers need."""
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import (
@@ -11,8 +12,11 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     When,
 )
+from django.db.models.functions import Replace
+from django.utils import timezone
 
 from .errors import EventNotFound, RegistrationNotFound, SessionNotFound
 from .models import Event, Registration, Session
@@ -159,6 +163,55 @@ def registration_list_for_event(
         )
     return with_waitlist_position(registrations).order_by(
         "session__starts_at", "created_at", "pk"
+    )
+
+
+def check_in_counts(*, event: Event) -> dict[str, int]:
+    """The door's running count: arrivals today (in the event's time zone), all
+    arrivals, and the confirmed registrations they are out of."""
+    tz = event.tzinfo
+    midnight = dt.datetime.combine(timezone.localdate(timezone=tz), dt.time(), tz)
+    return Registration.objects.filter(
+        session__event=event, status=Registration.Status.CONFIRMED
+    ).aggregate(
+        confirmed=Count("pk"),
+        checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
+        today=Count("pk", filter=Q(checked_in_at__gte=midnight)),
+    )
+
+
+def _digits(field: str) -> Replace:
+    """A phone number without the separators people type in it."""
+    expression: Any = field
+    for separator in (" ", "-", "(", ")", ".", "+"):
+        expression = Replace(expression, Value(separator), Value(""))
+    return expression
+
+
+def registration_search_for_check_in(
+    *, event: Event, query: str
+) -> QuerySet[Registration]:
+    """This event's confirmed registrations by name, phone (any spacing) or code."""
+    from .services import normalise_code
+
+    query = query.strip()
+    if not query:
+        return Registration.objects.none()
+    match = Q(full_name__icontains=query) | Q(phone__icontains=query)
+    digits = "".join(c for c in query if c.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 3:
+        match |= Q(phone_digits__contains=digits)
+    code = normalise_code(query)
+    if code:
+        match |= Q(code=code)
+    return (
+        Registration.objects.filter(
+            session__event=event, status=Registration.Status.CONFIRMED
+        )
+        .annotate(phone_digits=_digits("phone"))
+        .filter(match)
+        .select_related("session")
+        .order_by("full_name", "session__starts_at", "pk")
     )
 
 

@@ -148,22 +148,14 @@ def test_language_switcher_sets_chinese(client, session) -> None:
     assert Registration.objects.get().language == "zh-hans"
 
 
-def test_check_in_page_is_for_staff(client, session) -> None:
-    assert client.get("/checkin/").status_code == 302
+def test_the_old_check_in_page_leads_to_the_consoles(client, session) -> None:
+    """Check-in moved to the console (tests/test_console_checkin.py)."""
+    assert client.get("/checkin/")["Location"] == "/organise/"
     organiser = UserFactory()
     session.event.organisers.add(organiser)
     client.force_login(organiser)
-    registration = services.registration_create(
-        session=session,
-        attendee=services.AttendeeData(full_name="陈佳萌", email="chen@example.org"),
-    )
-    response = client.post("/checkin/", {"event": "week", "code": registration.code})
-    assert response.status_code == 200
-    assert "陈佳萌" in response.content.decode()
-    registration.refresh_from_db()
-    assert registration.checked_in_at is not None
-    unknown = client.post("/checkin/", {"event": "week", "code": "NOPE234567"})
-    assert unknown.status_code == 404
+    response = client.get("/checkin/")
+    assert response["Location"] == f"/organise/{session.event.slug}/check-in/"
 
 
 def test_a_started_session_offers_no_registration(client) -> None:
