@@ -1,6 +1,7 @@
 """Reads of the events app, each with the joins its callers need."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
@@ -15,7 +16,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Replace
+from django.db.models.functions import Replace, TruncDate
 from django.utils import timezone
 
 from .errors import EventNotFound, RegistrationNotFound, SessionNotFound
@@ -312,6 +313,152 @@ def event_mail_scope(*, event_id: int) -> str:
 
 # The event dashboard: a fixed handful of aggregate queries, however many
 # registrations and sessions an event has.
+
+
+@dataclass(frozen=True)
+class RegistrationCounts:
+    """An event's registrations by state, as the API's list counts them."""
+
+    registered: int  # every registration, cancelled ones included
+    confirmed: int
+    waiting: int
+    cancelled: int
+    checked_in: int  # confirmed and checked in at the door
+
+
+@dataclass(frozen=True)
+class RegistrationDay:
+    """One day of registrations, in the event's time zone."""
+
+    day: dt.date
+    registered: int  # registrations made that day
+    cancelled: int  # registrations cancelled that day
+    total: int  # registrations made up to the end of that day
+    active: int  # of those, not cancelled by the end of that day
+
+
+@dataclass(frozen=True)
+class SessionFill:
+    """How full a session is, its waiting list and its arrivals."""
+
+    id: int
+    title: str
+    starts_at: dt.datetime
+    cancelled: bool
+    capacity: int | None
+    seats_left: int | None
+    confirmed: int  # reserved guests included
+    reserved: int  # guests seated outside the public capacity
+    waiting: int
+    checked_in: int
+
+
+def _registration_states(prefix: str = "") -> dict[str, Count]:
+    status = Registration.Status
+    confirmed = Q(**{f"{prefix}status": status.CONFIRMED})
+    return {
+        "registered": Count(f"{prefix}pk"),
+        "confirmed": Count(f"{prefix}pk", filter=confirmed),
+        "waiting": Count(
+            f"{prefix}pk", filter=Q(**{f"{prefix}status": status.WAITLISTED})
+        ),
+        "cancelled": Count(
+            f"{prefix}pk", filter=Q(**{f"{prefix}status": status.CANCELLED})
+        ),
+        "checked_in": Count(
+            f"{prefix}pk",
+            filter=confirmed & Q(**{f"{prefix}checked_in_at__isnull": False}),
+        ),
+    }
+
+
+def event_registration_counts(*, event: Event) -> RegistrationCounts:
+    """Registered, confirmed, waiting, cancelled and checked in, in one query."""
+    numbers = Registration.objects.filter(session__event=event).aggregate(
+        **_registration_states()
+    )
+    return RegistrationCounts(**numbers)
+
+
+def event_session_fill(*, event: Event) -> list[SessionFill]:
+    """Every session of the event in order, with its counts, in one query."""
+    rows = (
+        Session.objects.filter(event=event)
+        .order_by("starts_at", "pk")
+        .values("pk", "title", "starts_at", "status", "capacity", "seats_taken")
+        .annotate(
+            **_registration_states("registrations__"),
+            reserved=Count(
+                "registrations",
+                filter=Q(
+                    registrations__status=Registration.Status.CONFIRMED,
+                    registrations__reserved=True,
+                ),
+            ),
+        )
+    )
+    return [
+        SessionFill(
+            id=row["pk"],
+            title=row["title"],
+            starts_at=row["starts_at"],
+            cancelled=row["status"] == Session.Status.CANCELLED,
+            capacity=row["capacity"],
+            seats_left=(
+                None
+                if row["capacity"] is None
+                else max(row["capacity"] - row["seats_taken"], 0)
+            ),
+            confirmed=row["confirmed"],
+            reserved=row["reserved"],
+            waiting=row["waiting"],
+            checked_in=row["checked_in"],
+        )
+        for row in rows
+    ]
+
+
+def event_registrations_by_day(
+    *, event: Event, until: dt.date | None = None
+) -> list[RegistrationDay]:
+    """Registrations made and cancelled per day in the event's time zone, in two
+    queries; every day from the first registration to ``until`` has a row."""
+    registrations = Registration.objects.filter(session__event=event).order_by()
+    made = dict(
+        registrations.annotate(day=TruncDate("created_at", tzinfo=event.tzinfo))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    cancelled = dict(
+        registrations.filter(cancelled_at__isnull=False)
+        .annotate(day=TruncDate("cancelled_at", tzinfo=event.tzinfo))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    days = set(made) | set(cancelled)
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    if until is not None and until > last:
+        last = until
+    result, total, active = [], 0, 0
+    day = first
+    while day <= last:
+        total += made.get(day, 0)
+        active += made.get(day, 0) - cancelled.get(day, 0)
+        result.append(
+            RegistrationDay(
+                day=day,
+                registered=made.get(day, 0),
+                cancelled=cancelled.get(day, 0),
+                total=total,
+                active=active,
+            )
+        )
+        day += dt.timedelta(days=1)
+    return result
 
 
 def registration_waitlist_head(*, session_id: int) -> Registration | None:

@@ -5,6 +5,7 @@ of adding new ones.
 """
 
 import datetime as dt
+import random
 import zoneinfo
 from typing import Any
 
@@ -14,7 +15,9 @@ from django.utils import timezone
 
 from events import services
 from events.errors import AlreadyRegistered
-from events.models import Event, Session, Venue
+from events.models import Event, Registration, Session, Venue
+from events.notices import ABOUT
+from notifications.models import Notification
 
 SLUG = "social-work-week-2021"
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -70,9 +73,19 @@ SESSIONS = [
         "residents find work, and its turn to agriculture and tourism.",
     ),
 ]
-DEMO_REGISTRATIONS = (
-    36  # on the Ciyuan Post talk, so that the demo shows a nearly full session
-)
+# Demo registrations per session (in SESSIONS order): how many people, and how many
+# of them cancel later. The Ciyuan Post talk (40 seats) fills up and has a waiting
+# list; the others keep seats free. The people are "Demo Attendee NN"
+# (demo-attendee-NN@example.org), drawn from a pool so that some register for
+# several sessions; the talk's are 01 to 48, as earlier demos had 01 to 36.
+DEMO_PLAN = [(74, 6), (46, 4), (31, 2), (42, 3), (48, 3)]
+DEMO_PEOPLE = 120
+DEMO_DAYS = 10  # registrations spread over the last ten days
+# Share of the confirmed who have checked in, per session, so that the dashboard's
+# check-in progress has something to show before the week itself.
+DEMO_CHECKED_IN = [0.6, 0.25, 0, 0, 0]
+# Confirmations of these people bounced, so that the mail health shows failures.
+DEMO_BOUNCED = (13, 58, 97)
 
 
 # The story's recipients, then clearly synthetic ones to make up the numbers.
@@ -143,11 +156,12 @@ class Command(BaseCommand):
                 "starts_on": first_day,
                 "ends_on": first_day + dt.timedelta(days=2),
                 "venue": venue,
-                "registration_opens_at": timezone.now() - dt.timedelta(days=1),
+                "registration_opens_at": timezone.now()
+                - dt.timedelta(days=DEMO_DAYS + 1),
                 "registration_closes_at": _at(first_day, "09:00"),
             },
         )
-        talk = None
+        sessions = []
         for day, start, end, kind, capacity, title, description in SESSIONS:
             date = first_day + dt.timedelta(days=day)
             session = Session.objects.filter(event=event, title=title).first()
@@ -164,23 +178,9 @@ class Command(BaseCommand):
                 )
             else:
                 services.session_update(session=session, data=values)
-            talk = session
-        assert talk is not None
-        added = 0
-        for n in range(1, DEMO_REGISTRATIONS + 1):
-            try:
-                services.registration_create(
-                    session=talk,
-                    attendee=services.AttendeeData(
-                        full_name=f"Demo Attendee {n:02d}",
-                        email=f"demo-attendee-{n:02d}@example.org",
-                        organisation="Demo Social Workstation",
-                    ),
-                )
-                added += 1
-            except AlreadyRegistered:
-                pass
+            sessions.append(session)
         self._awards(event)
+        added = self._registrations(event, sessions)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo week {event.slug}: {event.sessions.count()} sessions from {first_day}, "
@@ -263,3 +263,157 @@ class Command(BaseCommand):
                 batch.refresh_from_db()
             if announce and batch.status == AwardBatch.Status.APPROVED:
                 awards.batch_announce(batch=batch, actor=None)
+
+    def _registrations(self, event: Event, sessions: list[Session]) -> int:
+        """Registrations over the last days, some cancelled, promoted, checked in,
+        with their emails in several states, made through the services.
+
+        The services stamp everything "now"; the demo then moves the stamps back
+        to the planned moments, so that the dashboard has a history to draw. A
+        second run adds nobody and moves the stamps along with the clock.
+        """
+        now = timezone.now()
+        rng = random.Random(2021)
+        plan: list[tuple[dt.datetime, int, int, bool]] = []
+        for index, (count, cancelling) in enumerate(DEMO_PLAN):
+            if index == len(DEMO_PLAN) - 1:
+                people = list(range(1, count + 1))
+            else:
+                people = sorted(rng.sample(range(1, DEMO_PEOPLE + 1), count))
+            cancels = set(rng.sample(people[: count * 2 // 3], cancelling))
+            for n in people:
+                # More people register on the first days and again lately.
+                days_ago = rng.choices(
+                    range(DEMO_DAYS + 1),
+                    weights=[9, 7, 5, 4, 3, 3, 4, 5, 7, 9, 6],
+                )[0]
+                at = now - dt.timedelta(days=days_ago, minutes=rng.randint(0, 12 * 60))
+                plan.append((at, index, n, n in cancels))
+        plan.sort()
+        # The newest three arrived a moment ago: their mail is still on its way.
+        for back, seconds in zip(range(1, 4), (100, 70, 40), strict=True):
+            at, index, n, cancel = plan[-back]
+            plan[-back] = (now - dt.timedelta(seconds=seconds), index, n, False)
+        plan.sort()
+
+        registered = {
+            (session_id, email.lower())
+            for session_id, email in Registration.objects.filter(
+                session__event=event
+            ).values_list("session_id", "email")
+        }
+        added = 0
+        for _at, index, n, _cancel in plan:
+            session = sessions[index]
+            email = f"demo-attendee-{n:02d}@example.org"
+            if (session.pk, email) in registered:
+                continue
+            try:
+                services.registration_create(
+                    session=session,
+                    attendee=services.AttendeeData(
+                        full_name=f"Demo Attendee {n:02d}",
+                        email=email,
+                        organisation="Demo Social Workstation",
+                        language="zh-hans" if n % 3 == 0 else "en",
+                    ),
+                )
+                added += 1
+            except AlreadyRegistered:
+                pass
+
+        rows = {
+            (r.session_id, r.email.lower()): r
+            for r in Registration.objects.filter(
+                session__event=event, email__startswith="demo-attendee-"
+            )
+        }
+        moments: dict[int, dict[str, dt.datetime]] = {}
+        for at, index, n, cancel in plan:
+            # A cancellation (or a promotion) some hours after registering.
+            later = min(
+                at + dt.timedelta(hours=rng.randint(6, 72)),
+                now - dt.timedelta(minutes=30),
+            )
+            registration = rows.get(
+                (sessions[index].pk, f"demo-attendee-{n:02d}@example.org")
+            )
+            if registration is None:
+                continue
+            if cancel:
+                services.registration_cancel_by_organiser(registration=registration)
+            moments[registration.pk] = {
+                "registration_confirmed": at,
+                "registration_waitlisted": at,
+                "registration_cancelled": max(later, at),
+                "registration_promoted": max(later, at),
+            }
+        self._backdate(moments, now)
+        for share, session in zip(DEMO_CHECKED_IN, sessions, strict=True):
+            confirmed = list(
+                Registration.objects.filter(
+                    session=session,
+                    status=Registration.Status.CONFIRMED,
+                    email__startswith="demo-attendee-",
+                )
+                .order_by("email")
+                .values_list("code", flat=True)
+            )
+            for code in confirmed[: int(len(confirmed) * share)]:
+                services.registration_check_in(event=event, code=code)
+        return added
+
+    def _backdate(
+        self, moments: dict[int, dict[str, dt.datetime]], now: dt.datetime
+    ) -> None:
+        """Moves registrations and their emails back to the planned moments; emails
+        older than a few minutes count as sent, a few as bounced."""
+        registrations = list(Registration.objects.filter(pk__in=moments))
+        for registration in registrations:
+            at = moments[registration.pk]
+            registration.created_at = at["registration_confirmed"]
+            if registration.cancelled_at is not None:
+                registration.cancelled_at = at["registration_cancelled"]
+            if registration.promoted_at is not None:
+                registration.promoted_at = at["registration_promoted"]
+        Registration.objects.bulk_update(
+            registrations, ["created_at", "cancelled_at", "promoted_at"], batch_size=500
+        )
+        bounced = {f"demo-attendee-{n:02d}@example.org" for n in DEMO_BOUNCED}
+        notifications = list(
+            Notification.objects.filter(
+                about_type=ABOUT, about_id__in=[str(pk) for pk in moments]
+            )
+        )
+        for notification in notifications:
+            at = moments[int(notification.about_id)].get(notification.kind)
+            if at is None:
+                continue
+            notification.created_at = notification.send_after = at
+            if notification.status != Notification.Status.PENDING:
+                continue
+            if (
+                notification.kind == "registration_confirmed"
+                and notification.recipient in bounced
+            ):
+                notification.status = Notification.Status.FAILED
+                notification.attempts = 3
+                notification.last_error = (
+                    "550 5.1.1 Recipient address rejected: mailbox unavailable (demo)"
+                )
+            elif at < now - dt.timedelta(minutes=10):
+                notification.status = Notification.Status.SENT
+                notification.attempts = 1
+                notification.sent_at = at + dt.timedelta(seconds=3)
+        Notification.objects.bulk_update(
+            notifications,
+            [
+                "created_at",
+                "send_after",
+                "status",
+                "attempts",
+                "last_error",
+                "sent_at",
+            ],
+            batch_size=500,
+        )
