@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import path
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -115,7 +116,9 @@ def _rendered(notification: Notification) -> dict[str, Any]:
     html = next(
         (str(body) for body, kind in message.alternatives if kind == "text/html"), ""
     )
-    return {"subject": message.subject, "text": message.body, "html": html}
+    # Rendered templates come back marked safe: the text body is escaped for the page
+    # (the HTML body only ever goes to the sandboxed preview frame).
+    return {"subject": message.subject, "text": escape(message.body), "html": html}
 
 
 @organiser_event
