@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Max, Min, Prefetch, Q, QuerySet
 
 from events.models import Event
 
@@ -49,6 +49,43 @@ def batch_get_for_organiser(*, batch_id: int, user: Any) -> AwardBatch:
     if not organiser:
         raise NotAllowed()
     return batch
+
+
+def batch_get_in_event(*, event: Event, batch_id: int) -> AwardBatch:
+    """A batch of an event the caller already scoped to the organiser; else 404."""
+    batch = (
+        AwardBatch.objects.select_related("category__event", "ceremony_session")
+        .filter(pk=batch_id, category__event=event)
+        .first()
+        if 0 < batch_id < 2**63
+        else None
+    )
+    if batch is None:
+        raise AwardNotFound()
+    return batch
+
+
+def batch_ranking(batch: AwardBatch) -> list[Nomination]:
+    """The batch's nominations by mean score, best first, with how far judges differ.
+
+    Each carries ``mean_score``, ``reviews_count``, ``low_score`` and ``high_score``
+    (conflicts of interest left out of all but the count); unscored ones come last.
+    """
+    fair = Q(reviews__conflict_of_interest=False)
+    nominations = (
+        batch.nominations.select_related("recipient")
+        .annotate(
+            mean_score=Avg("reviews__score", filter=fair),
+            reviews_count=Count("reviews"),
+            low_score=Min("reviews__score", filter=fair),
+            high_score=Max("reviews__score", filter=fair),
+        )
+        .order_by("pk")
+    )
+    return sorted(
+        nominations,
+        key=lambda n: (n.mean_score is None, -(n.mean_score or 0), n.pk),  # type: ignore[attr-defined]
+    )
 
 
 def nominations_with_scores(queryset: QuerySet[Nomination]) -> QuerySet[Nomination]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from events.services import AttendeeData, registration_reserve
 from notifications.services import notifications_enqueue
@@ -188,12 +189,57 @@ def batch_approve(*, batch: AwardBatch, actor: Any) -> AwardBatch:
         raise InvalidTransition()
     undecided = batch.nominations.exclude(status__in=Nomination.DECIDED).count()
     if undecided:
-        raise UndecidedNominations(f"{undecided} nominations are not decided yet.")
+        raise UndecidedNominations(
+            ngettext(
+                "%(count)d nomination is not decided yet: award it, or decide "
+                "against it, first.",
+                "%(count)d nominations are not decided yet: award them, or decide "
+                "against them, first.",
+                undecided,
+            )
+            % {"count": undecided}
+        )
     batch.status = AwardBatch.Status.APPROVED
     batch.approved_at = timezone.now()
     batch.save(update_fields=["status", "approved_at"])
     _audit(actor, "approved", batch, batch)
     return batch
+
+
+@transaction.atomic
+def nominations_decide(
+    *, batch: AwardBatch, nomination_ids: list[int], status: str, actor: Any
+) -> int:
+    """Gives several nominations of a draft batch one status at once; returns how many.
+
+    Ids of other batches are ignored; the batch row is locked as for one decision.
+    """
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    if status not in Nomination.Status.values or status == Nomination.Status.NOMINATED:
+        raise InvalidTransition()
+    nominations = list(
+        Nomination.objects.select_for_update()
+        .filter(batch=batch, pk__in=nomination_ids)
+        .exclude(status=status)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for nomination in nominations:
+        before = nomination.status
+        nomination.status = status
+        nomination.decided_at = now if status in Nomination.DECIDED else None
+        _audit(
+            actor,
+            "nomination_changed",
+            nomination,
+            batch,
+            before={"status": before},
+            after={"status": status},
+        )
+    Nomination.objects.bulk_update(nominations, ["status", "decided_at"])
+    return len(nominations)
 
 
 def awarded_in_order(batch: AwardBatch) -> list[Nomination]:
@@ -318,6 +364,44 @@ def certificate_revoke(
     )
     _audit(actor, "certificate_revoked", certificate, certificate.batch, reason=reason)
     return certificate
+
+
+def run_of_show_move(
+    *, batch: AwardBatch, nomination_id: int, step: int, actor: Any
+) -> AwardBatch:
+    """Moves one awardee a place earlier (step -1) or later (+1) in the ceremony.
+
+    Across a group boundary the awardee joins the neighbouring group, so the order
+    of the whole ceremony is what moves; presenters stay with their groups.
+    """
+    awarded = [n.pk for n in awarded_in_order(batch)]
+    groups = [
+        {"presenter": g.get("presenter", ""), "nominations": list(g["nominations"])}
+        for g in (batch.run_of_show or {}).get("groups", [])
+    ]
+    placed = {pk for g in groups for pk in g["nominations"]}
+    unplaced = [pk for pk in awarded if pk not in placed]
+    if unplaced:
+        groups.append({"presenter": "", "nominations": unplaced})
+    slots = [(gi, pk) for gi, g in enumerate(groups) for pk in g["nominations"]]
+    where = next((i for i, (_g, pk) in enumerate(slots) if pk == nomination_id), None)
+    if where is None:
+        raise InvalidRunOfShow()
+    target = where + step
+    if 0 <= target < len(slots):
+        (g1, p1), (g2, p2) = slots[where], slots[target]
+        if g1 == g2:
+            ids = groups[g1]["nominations"]
+            i, j = ids.index(p1), ids.index(p2)
+            ids[i], ids[j] = ids[j], ids[i]
+        else:
+            # Crossing into the next or previous group: join it at its near end.
+            groups[g1]["nominations"].remove(p1)
+            if step > 0:
+                groups[g2]["nominations"].insert(0, p1)
+            else:
+                groups[g2]["nominations"].append(p1)
+    return run_of_show_update(batch=batch, groups=groups, actor=actor)
 
 
 def ceremony_has_started(batch: AwardBatch, at: dt.datetime | None = None) -> bool:

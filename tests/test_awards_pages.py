@@ -1,4 +1,5 @@
-"""Award pages for judges and organisers: scoring, ranking, run-of-show, script."""
+"""Award pages for judges and organisers: scoring, ranking, decisions, approval and
+announcement behind confirmations, run-of-show, script."""
 
 import datetime as dt
 
@@ -84,21 +85,60 @@ def test_ranking_approve_and_announce(client, batch, organiser) -> None:
             conflict_of_interest=False,
         )
     client.force_login(organiser)
-    page = client.get(f"/organise/batches/{batch.pk}/").content.decode()
+    url = _batch_url(batch)
+    page = client.get(url).content.decode()
     assert (
         page.index("Demo Community 01")
         < page.index("Demo Community 02")
         < page.index("Demo Community 00")
     )
-    client.post(f"/organise/batches/{batch.pk}/", {"action": "approve"})
+    refused = client.post(url + "approve/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 409
+    assert "error-box" in refused.content.decode()
     batch.refresh_from_db()
     assert batch.status == "draft", "undecided nominations keep it a draft"
     Nomination.objects.filter(batch=batch).update(status="awarded")
-    client.post(f"/organise/batches/{batch.pk}/", {"action": "approve"})
-    client.post(f"/organise/batches/{batch.pk}/", {"action": "announce"})
+    confirm = client.get(url + "approve/").content.decode()
+    assert "lock the batch" in confirm and "keep 7 awardees" in confirm
+    assert client.post(url + "approve/").status_code == 302
+    confirm = client.get(url + "announce/").content.decode()
+    assert "number 7 certificates" in confirm
+    assert "reserve 0 seats in Award ceremony" in confirm
+    assert client.post(url + "announce/").status_code == 302
     batch.refresh_from_db()
     assert batch.status == "announced" and batch.certificates.count() == 7
-    assert client.get("/organise/batches/999999/").status_code == 404
+    assert client.get(_batch_url(batch, 999999)).status_code == 404
+    # Old links to the batch page land on its console page.
+    old = client.get(f"/organise/batches/{batch.pk}/")
+    assert old.status_code == 301 and old["Location"] == url
+
+
+def test_decisions_one_by_one_and_several_at_once(client, batch, organiser) -> None:
+    client.force_login(organiser)
+    url = _batch_url(batch)
+    first, second, third, *rest = batch.nominations.order_by("pk")
+    response = client.post(url, {"one": f"{first.pk}:awarded"}, follow=True)
+    assert "1 nomination is now “Awarded”." in response.content.decode()
+    client.post(
+        url,
+        {"nominations": [second.pk, third.pk], "decision": "not_awarded"},
+    )
+    statuses = dict(batch.nominations.values_list("pk", "status"))
+    assert statuses[first.pk] == "awarded"
+    assert statuses[second.pk] == statuses[third.pk] == "not_awarded"
+    assert all(statuses[n.pk] == "nominated" for n in rest)
+    # Nothing ticked: an error in the reader's language, and nothing changes.
+    refused = client.post(url, {"decision": "awarded"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 400
+    assert "Tick at least one nomination." not in refused.content.decode()
+    assert dict(batch.nominations.values_list("pk", "status")) == statuses
+
+
+def test_approving_with_undecided_nominations_says_so(client, batch, organiser) -> None:
+    client.force_login(organiser)
+    page = client.get(_batch_url(batch) + "approve/").content.decode()
+    assert "7 nominations are not decided yet" in page
+    assert "Yes, approve" not in page
 
 
 def test_run_of_show_groups_and_script(client, batch, organiser) -> None:
@@ -109,15 +149,12 @@ def test_run_of_show_groups_and_script(client, batch, organiser) -> None:
     for index, nomination in enumerate(nominations):
         data[f"group-{nomination.pk}"] = "1" if index < 5 else "2"
         data[f"order-{nomination.pk}"] = str(10 - index)
-    assert (
-        client.post(f"/organise/batches/{batch.pk}/run-of-show/", data).status_code
-        == 302
-    )
+    assert client.post(_batch_url(batch) + "run-of-show/", data).status_code == 302
     batch.refresh_from_db()
     groups = batch.run_of_show["groups"]
     assert [g["presenter"] for g in groups] == ["Deputy Mayor", "Director Wang"]
     assert groups[0]["nominations"] == [n.pk for n in reversed(nominations[:5])]
-    script = client.get(f"/organise/batches/{batch.pk}/script/").content.decode()
+    script = client.get(_batch_url(batch) + "script/").content.decode()
     assert "presented by Deputy Mayor" in script
     assert script.index("Demo Community 04") < script.index("Demo Community 00")
 
@@ -130,8 +167,45 @@ def test_run_of_show_is_locked_once_the_ceremony_starts(
     ceremony.starts_at = timezone.now() - dt.timedelta(minutes=1)
     ceremony.save()
     client.force_login(organiser)
-    page = client.get(f"/organise/batches/{batch.pk}/run-of-show/").content.decode()
+    url = _batch_url(batch) + "run-of-show/"
+    page = client.get(url).content.decode()
     assert "locked" in page
-    client.post(f"/organise/batches/{batch.pk}/run-of-show/", {"presenter-1": "Late"})
+    client.post(url, {"presenter-1": "Late"})
+    client.post(url, {"move": f"{batch.nominations.first().pk}:1"})
     batch.refresh_from_db()
     assert batch.run_of_show == {"groups": []}
+
+
+def test_run_of_show_moves_an_awardee_earlier_and_later(
+    client, batch, organiser
+) -> None:
+    Nomination.objects.filter(batch=batch).update(status="awarded")
+    ids = list(batch.nominations.order_by("pk").values_list("pk", flat=True))
+    services.run_of_show_update(
+        batch=batch,
+        groups=[
+            {"presenter": "A", "nominations": ids[:3]},
+            {"presenter": "B", "nominations": ids[3:]},
+        ],
+        actor=organiser,
+    )
+    client.force_login(organiser)
+    url = _batch_url(batch) + "run-of-show/"
+    client.post(url, {"move": f"{ids[0]}:1"})
+    batch.refresh_from_db()
+    assert batch.run_of_show["groups"][0]["nominations"] == [ids[1], ids[0], ids[2]]
+    # The last of group 1 moving later joins group 2 at its start.
+    client.post(url, {"move": f"{ids[2]}:1"})
+    batch.refresh_from_db()
+    groups = batch.run_of_show["groups"]
+    assert groups[0]["nominations"] == [ids[1], ids[0]]
+    assert groups[1]["nominations"][:2] == [ids[2], ids[3]]
+    assert [g["presenter"] for g in groups] == ["A", "B"]
+    # The script follows the run-of-show.
+    script = client.get(_batch_url(batch) + "script/").content.decode()
+    assert script.index("Demo Community 01") < script.index("Demo Community 00")
+
+
+def _batch_url(batch: AwardBatch, batch_id: int | None = None) -> str:
+    slug = batch.category.event.slug
+    return f"/organise/{slug}/awards/batches/{batch_id or batch.pk}/"
