@@ -132,7 +132,7 @@ def test_settings_are_saved_with_times_read_in_the_events_zone(
     signed_in, event, settings
 ):
     """A naive 09:00 is 09:00 in New York, not in the server's zone (Asia/Shanghai)."""
-    assert settings.TIME_ZONE != event.timezone
+    assert event.timezone != settings.TIME_ZONE
     url = reverse("console:event_edit", args=[event.slug])
     opens = dt.datetime(2026, 1, 5, 9, 0)
     closes = dt.datetime(2026, 7, 5, 18, 30)
@@ -195,7 +195,11 @@ def test_the_api_accepts_an_empty_list_of_reminder_offsets(api, event):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"reminder_offsets": "1440, abc"}, "reminder_offsets", "is not a whole number"),
+        (
+            {"reminder_offsets": "1440, abc"},
+            "reminder_offsets",
+            "is not a whole number",
+        ),
         ({"reminder_offsets": "60, 60"}, "reminder_offsets", "Give each number"),
         ({"reminder_offsets": "0"}, "reminder_offsets", "Each reminder is 1 to"),
         ({"ends_on": "2000-01-01"}, "ends_on", "cannot end before it starts"),
@@ -320,9 +324,7 @@ def test_a_session_is_added_with_times_in_the_events_zone(signed_in, event):
     assert session.starts_at == dt.datetime(2026, 6, 1, 13, 30, tzinfo=dt.UTC)
     assert session.capacity == 120
     assert session.venue is None  # at the event's venue
-    assert message_texts(response) == [
-        "“Supervisors' appointment ceremony” is added."
-    ]
+    assert message_texts(response) == ["“Supervisors' appointment ceremony” is added."]
 
 
 @pytest.mark.parametrize(
@@ -428,7 +430,7 @@ def test_capacity_below_the_confirmed_count_is_a_form_error(signed_in, event):
 
 def test_more_seats_promote_the_waiting_list(signed_in, event):
     session = SessionFactory(event=event, capacity=1)
-    ann, bo, cy, di = register(session, "ann", "bo", "cy", "di")
+    register(session, "ann", "bo", "cy", "di")
 
     response = signed_in.post(
         reverse("console:session_edit", args=[event.slug, session.pk]),
@@ -477,15 +479,11 @@ def test_cancelling_a_session_is_confirmed_then_tells_everyone(signed_in, event)
     ]
     session.refresh_from_db()
     assert session.status == Session.Status.CANCELLED
-    assert set(session.registrations.values_list("status", flat=True)) == {
-        "cancelled"
-    }
+    assert set(session.registrations.values_list("status", flat=True)) == {"cancelled"}
     assert notices("session_cancelled", session) == 3
     assert other.registrations.get().status == Registration.Status.CONFIRMED
     # The edit page of a cancelled session offers no form.
-    edit = signed_in.get(
-        reverse("console:session_edit", args=[event.slug, session.pk])
-    )
+    edit = signed_in.get(reverse("console:session_edit", args=[event.slug, session.pk]))
     assert "form" not in edit.context or b"Save the session" not in edit.content
 
 
@@ -519,7 +517,9 @@ def test_another_organiser_gets_404_on_every_page_and_nothing_changes(
 ):
     session = SessionFactory(event=event, capacity=5)
     register(session, "ann")
-    draft = EventFactory(status=Event.Status.DRAFT, organisers=list(event.organisers.all()))
+    draft = EventFactory(
+        status=Event.Status.DRAFT, organisers=list(event.organisers.all())
+    )
     draft_session = SessionFactory(event=draft)
     someone_else = UserFactory(is_staff=True)
     EventFactory(organisers=[someone_else])
@@ -560,7 +560,9 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, event):
 # A new event -----------------------------------------------------------------------
 
 
-def test_an_organiser_creates_a_draft_event_and_organises_it(signed_in, organiser, event):
+def test_an_organiser_creates_a_draft_event_and_organises_it(
+    signed_in, organiser, event
+):
     response = signed_in.post(
         reverse("console:event_new"),
         {
@@ -579,7 +581,9 @@ def test_an_organiser_creates_a_draft_event_and_organises_it(signed_in, organise
     assert created.status == Event.Status.DRAFT
     assert list(created.organisers.all()) == [organiser]
     assert created.reminder_offsets == []
-    assert created.registration_opens_at == dt.datetime(2026, 8, 1, 12, 0, tzinfo=dt.UTC)
+    assert created.registration_opens_at == dt.datetime(
+        2026, 8, 1, 12, 0, tzinfo=dt.UTC
+    )
 
 
 @pytest.mark.parametrize("slug", ["new", "week-taken"])
@@ -639,7 +643,9 @@ def test_organiser_moves_a_session_in_chromium(
             executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
+            page = browser.new_page(
+                locale="en-US", viewport={"width": 1280, "height": 900}
+            )
             page.set_default_timeout(15_000)
             page.goto(live_server.url + "/accounts/login/")
             page.get_by_label("Email").fill("organiser@example.org")

@@ -74,9 +74,12 @@ def same_minute_kept(
     sent back untouched must not count as a change, which would email a notice.
     """
     saved = getattr(instance, name, None) if instance is not None else None
-    if value is not None and saved is not None:
-        if saved.replace(second=0, microsecond=0) == value:
-            return saved
+    if (
+        value is not None
+        and saved is not None
+        and saved.replace(second=0, microsecond=0) == value
+    ):
+        return saved
     return value
 
 
@@ -84,7 +87,7 @@ class ReminderOffsetsField(forms.CharField):
     """Minutes before a session, separated by commas; empty means no reminders."""
 
     def to_python(self, value: Any) -> list[int]:  # type: ignore[override]
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         parts = [p for p in re.split(r"[,，、;\s]+", text) if p]
         offsets = []
         for part in parts:
@@ -136,7 +139,8 @@ class VenueFieldsMixin(forms.Form):
     """A venue typed as its name and address; no name means no venue of its own."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         name = (data.get("venue_name") or "").strip()
         address = (data.get("venue_address") or "").strip()
         if address and not name:
@@ -334,7 +338,9 @@ class SessionForm(VenueFieldsMixin):
         )
 
     def clean_starts_at(self) -> dt.datetime | None:
-        return same_minute_kept(self.cleaned_data["starts_at"], self.session, "starts_at")
+        return same_minute_kept(
+            self.cleaned_data["starts_at"], self.session, "starts_at"
+        )
 
     def clean_ends_at(self) -> dt.datetime | None:
         return same_minute_kept(self.cleaned_data["ends_at"], self.session, "ends_at")

@@ -173,7 +173,9 @@ def event_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("The event is created as a draft. Add its sessions, then publish it."),
+                    _(
+                        "The event is created as a draft. Add its sessions, then publish it."
+                    ),
                 )
                 return redirect("console:event_edit", slug=event.slug)
     else:
@@ -190,9 +192,7 @@ def session_new(request: HttpRequest, event: Event) -> HttpResponse:
         form = SessionForm(request.POST, event=event)
         if form.is_valid():
             try:
-                session = services.session_create(
-                    event=event, data=form.service_data()
-                )
+                session = services.session_create(event=event, data=form.service_data())
             except ValidationError as error:
                 _add_model_errors(form, error)
             else:
@@ -276,9 +276,7 @@ def _session_form_page(
 
 
 @organiser_event
-def session_cancel(
-    request: HttpRequest, event: Event, session_id: int
-) -> HttpResponse:
+def session_cancel(request: HttpRequest, event: Event, session_id: int) -> HttpResponse:
     session = _session_of(event, session_id)
     counts = _active_counts(Session.objects.filter(pk=session.pk))
     if request.method == "POST":
