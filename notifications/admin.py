@@ -1,4 +1,8 @@
-"""Organisers see the mail: status filters, the rendered message, resend."""
+"""Operators see the mail: status filters, the rendered message, resend.
+
+Only superusers reach the admin (config.admin.PodiumAdminSite); organisers read
+their events' mail in the console. A resend goes through ``notification_resend``.
+"""
 
 from typing import Any
 
@@ -10,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .delivery import render_message
 from .models import Notification, Unsubscription
-from .services import notification_resend, scopes_for
+from .services import notification_resend, unsubscribe
 
 
 @admin.register(Notification)
@@ -34,14 +38,11 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(scope__in=scopes_for(request.user))
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     @admin.display(description=_("message"))
     def rendered(self, notification: Notification) -> str:
@@ -50,13 +51,15 @@ class NotificationAdmin(admin.ModelAdmin):
             (body for body, kind in message.alternatives if kind == "text/html"), ""
         )
         return format_html(
-            "<p><strong>{}</strong></p><pre style='white-space:pre-wrap'>{}</pre>"
-            "<iframe sandbox srcdoc='{}' style='width:100%;height:30rem;border:1px solid #ccc'>"
+            # No style attributes: the Content-Security-Policy has no 'unsafe-inline'.
+            "<p><strong>{}</strong></p><pre>{}</pre>"
+            "<iframe sandbox srcdoc='{}' title='{}' width='100%' height='480'>"
             "</iframe>",
             # Rendered templates come back marked safe: escape them for this page.
             escape(message.subject),
             escape(message.body),
             escape(html),
+            _("The HTML version of the message"),
         )
 
     @admin.action(description=_("Send the selected emails again"))
@@ -68,5 +71,22 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Unsubscription)
 class UnsubscriptionAdmin(admin.ModelAdmin):
+    """An unsubscription is the person's own choice: added here through
+    ``unsubscribe`` (which also skips their queued reminders), never undone here."""
+
     list_display = ["email", "created_at"]
     search_fields = ["email"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: Unsubscription, form: Any, change: bool
+    ) -> None:
+        unsubscribe(email=form.cleaned_data["email"])
+        saved = Unsubscription.objects.get(email=form.cleaned_data["email"].lower())
+        obj.pk = saved.pk
+        obj._state.adding = False

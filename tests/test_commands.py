@@ -1,4 +1,4 @@
-"""Management commands: add_organiser, seed_demo."""
+"""Management commands: add_organiser, add_judge, seed_demo."""
 
 import io
 
@@ -27,9 +27,32 @@ def test_add_organiser_prints_the_token_last_and_reuses_the_user() -> None:
     second = run("add_organiser", "org@example.org", "other").strip().splitlines()[-1]
     user = get_user_model().objects.get(email="org@example.org")
     assert first == second == Token.objects.get(user=user).key
-    assert user.is_staff and not user.is_superuser
     assert set(user.organised_events.all()) == {event, other}
-    assert user.has_perm("events.change_session")
+
+
+def test_add_organiser_makes_no_staff() -> None:
+    """Organisers work in the console; the admin is for operators only."""
+    EventFactory(slug="week")
+    run("add_organiser", "org@example.org", "week", "--password", "long-password-1")
+    user = get_user_model().objects.get(email="org@example.org")
+    assert not user.is_staff and not user.is_superuser
+    assert user.check_password("long-password-1")
+
+
+def test_add_judge_makes_no_staff() -> None:
+    from awards.services import batch_create, category_create
+
+    category = category_create(
+        event=EventFactory(),
+        data={"name": "Lecturer Group", "recipient_kind": "person"},
+        actor=None,
+    )
+    batch = batch_create(
+        category=category, data={"number": 1, "title": "1"}, actor=None
+    )
+    run("add_judge", "judge@example.org", str(batch.pk))
+    judge = get_user_model().objects.get(email="judge@example.org")
+    assert not judge.is_staff and not judge.is_superuser
 
 
 def test_add_organiser_refuses_unknown_event_and_bad_email() -> None:

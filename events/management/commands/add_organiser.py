@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
@@ -13,32 +13,12 @@ from rest_framework.authtoken.models import Token
 from events.models import Event
 
 ORGANISERS_GROUP = "Organisers"
-ORGANISER_MODELS = {
-    "events": ["event", "session", "registration", "venue", "attendee"],
-    "awards": ["awardcategory", "awardbatch", "nomination", "recipient", "certificate"],
-}
-# Mail is read (and resent) by organisers, never edited.
-ORGANISER_VIEW_ONLY = {
-    "notifications": ["notification"],
-    "awards": ["review", "auditentry"],
-}
 
 
 def organisers_group() -> Group:
-    """The group whose permissions let organisers use the admin for their events."""
+    """The group of organisers: it names their role and grants nothing in the admin,
+    which is for the platform's operators (superusers) only."""
     group, _created = Group.objects.get_or_create(name=ORGANISERS_GROUP)
-    for app_label, models in ORGANISER_MODELS.items():
-        permissions = Permission.objects.filter(
-            content_type__app_label=app_label, content_type__model__in=models
-        )
-        group.permissions.add(*permissions)
-    for app_label, models in ORGANISER_VIEW_ONLY.items():
-        permissions = Permission.objects.filter(
-            content_type__app_label=app_label,
-            content_type__model__in=models,
-            codename__startswith="view_",
-        )
-        group.permissions.add(*permissions)
     return group
 
 
@@ -49,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("email")
         parser.add_argument("event_slug")
         parser.add_argument(
-            "--password", help="Also set this password for the admin login."
+            "--password", help="Also set this password for signing in to the console."
         )
 
     @transaction.atomic
@@ -77,7 +57,7 @@ class Command(BaseCommand):
         if user is None:
             user = User.objects.create_user(username=email, email=email)
             user.set_unusable_password()
-        user.is_staff = True
+        # Organisers work in the console, never the admin: they are not staff.
         if password:
             user.set_password(password)
         user.save()
