@@ -1,5 +1,6 @@
 """Podium settings, read from the environment (12-factor); see DESIGN.md, Configuration."""
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -39,6 +40,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
+    # Registers config.security's deployment check.
+    "config.security.SecurityConfig",
     "notifications",
     "events",
     "awards",
@@ -46,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -54,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +127,30 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "events:event_list"
 
+# Password guessing (django-axes): after SIGN_IN_FAILURE_LIMIT failed sign-ins for
+# one account, or from one client, that account or client waits; the sign-in page
+# says so in the reader's language (config.security.lockout_response). Both the
+# console's sign-in page and the admin's are covered.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_USERNAME_CALLABLE = "config.security.axes_username"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# Password reset mail goes through the outbox; requests are limited per client
+# address and, silently (the answer is the same), per email address.
+PASSWORD_RESET_RATE_LIMIT_PER_CLIENT = (
+    env.str("PASSWORD_RESET_RATE_LIMIT_PER_CLIENT", default="10/hour") or None
+)
+PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = (
+    env.str("PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", default="3/hour") or None
+)
+
 # Internationalisation: English and Simplified Chinese, chosen from the browser or a
 # switcher. Times are stored in UTC and shown in each event's own time zone.
 LANGUAGE_CODE = "en"
@@ -143,10 +176,14 @@ STORAGES = {
 MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 
-# Security. Production (DEBUG off) gets secure cookies and HSTS. TLS is expected to
-# end at the load balancer, which redirects plain HTTP; set
-# DJANGO_SECURE_SSL_REDIRECT=true where gunicorn faces the internet directly.
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+# Security. TLS is expected to end at the load balancer, which redirects plain HTTP;
+# set DJANGO_SECURE_SSL_REDIRECT=true where gunicorn faces the internet directly.
+# Cookies are Secure when SITE_URL is https: a browser never sends a Secure cookie
+# over plain HTTP, so on an http:// site every form would fail its CSRF check.
+# `check --deploy` warns about plain HTTP outside development (podium.W001).
+SESSION_COOKIE_SECURE = env.bool(
+    "DJANGO_SECURE_COOKIES", default=SITE_URL.startswith("https://")
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int(
@@ -163,6 +200,24 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
+# No inline script or style anywhere: pages load Podium's own static files only.
+# QR codes are data: images; the API docs page loads its script from a URL
+# (SpectacularSwaggerSplitView). A view that needs more says so with django-csp's
+# decorators. Permissions-Policy: config.security.PermissionsPolicyMiddleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Email. EMAIL_URL names an SMTP server (smtp://host:port); without it mail is
 # written to var/mail/ and announced on the console, as the demo wants.
@@ -182,10 +237,13 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://localhost:6379
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcasts (worker remote control) as files here, not in ./control/.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"

@@ -4,8 +4,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
 from django.utils.translation import gettext as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from .accounts import PasswordResetView
 from .health import healthz
 from .problems import PROBLEM_CONTENT_TYPE, problem
 
@@ -18,10 +19,21 @@ urlpatterns = [
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("awards.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The docs page loads its start-up script from ?script, not inline (CSP).
     path(
-        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="api_docs.html"
+        ),
+        name="api-docs",
     ),
     path("admin/", admin.site.urls),
+    # Password reset mails through the outbox, rate-limited (config.accounts).
+    path(
+        "accounts/password_reset/",
+        PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

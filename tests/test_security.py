@@ -7,9 +7,13 @@ password reset are throttled; every page carries a Content-Security-Policy witho
 
 import datetime as dt
 import json
+import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -124,6 +128,13 @@ def test_run_of_show_api_refuses_nul_and_line_breaks(
     assert batch.run_of_show in ({}, {"groups": []})
 
 
+def run_of_show_page(batch: AwardBatch) -> str:
+    return reverse(
+        "awards_console:run_of_show",
+        kwargs={"slug": batch.category.event.slug, "batch_id": batch.pk},
+    )
+
+
 @pytest.mark.parametrize(
     "presenter", ["Mayor\x00Chen", "Mayor\r\nChen", "Mayor\nChen", "\u202eneehC"]
 )
@@ -134,7 +145,7 @@ def test_run_of_show_page_refuses_what_the_api_refuses(
     nomination = awarded_nomination(batch)
     client.force_login(organiser)
     response = client.post(
-        f"/organise/batches/{batch.pk}/run-of-show/",
+        run_of_show_page(batch),
         {
             "presenter-1": presenter,
             f"group-{nomination.pk}": "1",
@@ -154,7 +165,7 @@ def test_run_of_show_page_still_saves_a_clean_presenter(
     nomination = awarded_nomination(batch)
     client.force_login(organiser)
     response = client.post(
-        f"/organise/batches/{batch.pk}/run-of-show/",
+        run_of_show_page(batch),
         {
             "presenter-1": "  Mayor Chen ",
             f"group-{nomination.pk}": "1",
@@ -389,3 +400,300 @@ def test_event_description_refuses_c1_controls(staff_api) -> None:
             staff_api.post("/api/v1/events/", body, format="json"), 400, "invalid"
         )["errors"]
     )
+
+
+# Finding 4: password guessing and password reset
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def account():
+    user = UserFactory(username="chen@example.org", email="chen@example.org")
+    user.set_password("correct horse battery staple")
+    user.save()
+    return user
+
+
+def sign_in(client, username: str, password: str, path: str = "/accounts/login/"):
+    return client.post(path, {"username": username, "password": password})
+
+
+def test_sign_in_locks_an_account_after_repeated_failures(client, account) -> None:
+    for attempt in range(4):
+        response = sign_in(client, "chen@example.org", f"guess {attempt}")
+        assert response.status_code == 200
+    locked = sign_in(client, "chen@example.org", "guess 5")
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0
+    assert "Too many failed sign-in attempts" in locked.content.decode()
+    # The right password does not get through during the lock-out, from any client.
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    right = sign_in(other, "CHEN@example.org", "correct horse battery staple")
+    assert right.status_code == 429
+    assert "_auth_user_id" not in other.session
+
+
+def test_sign_in_locks_a_client_that_guesses_many_accounts(client, account) -> None:
+    for attempt in range(5):
+        sign_in(client, f"someone{attempt}@example.org", "guess")
+    response = sign_in(client, "chen@example.org", "correct horse battery staple")
+    assert response.status_code == 429
+    # Another client still signs in to the account.
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    assert (
+        sign_in(other, "chen@example.org", "correct horse battery staple").status_code
+        == 302
+    )
+
+
+def test_the_admin_sign_in_is_throttled_too(client, account) -> None:
+    for attempt in range(6):
+        response = sign_in(
+            client, "chen@example.org", f"guess {attempt}", "/admin/login/"
+        )
+    assert response.status_code == 429
+
+
+def test_the_lock_out_message_is_in_the_readers_language(client, account) -> None:
+    for attempt in range(6):
+        response = client.post(
+            "/accounts/login/",
+            {"username": "chen@example.org", "password": f"guess {attempt}"},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert 'lang="zh-hans"' in page
+    assert "<h1>登录</h1>" in page
+
+
+def test_a_successful_sign_in_clears_the_failures(client, account) -> None:
+    for attempt in range(4):
+        sign_in(client, "chen@example.org", f"guess {attempt}")
+    assert (
+        sign_in(client, "chen@example.org", "correct horse battery staple").status_code
+        == 302
+    )
+    client.logout()
+    for attempt in range(4):
+        assert (
+            sign_in(client, "chen@example.org", f"again {attempt}").status_code == 200
+        )
+
+
+def test_the_sign_in_page_offers_a_password_reset(client) -> None:
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/password_reset/"' in page
+    reset = client.get("/accounts/password_reset/")
+    assert reset.status_code == 200
+    assert "extends" not in reset.content.decode()
+    assert "podium.css" in reset.content.decode(), "styled like the rest of Podium"
+
+
+def test_password_reset_mails_through_the_outbox(client, account, mailoutbox) -> None:
+    from notifications.models import Notification
+
+    response = client.post(
+        "/accounts/password_reset/",
+        {"email": "Chen@Example.org"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_reset/done/"
+    assert mailoutbox == [], "nothing is sent inside the request"
+    row = Notification.objects.get(kind="password_reset")
+    assert row.recipient == "chen@example.org"
+    assert row.language == "zh-hans"
+    assert row.status == Notification.Status.PENDING
+    assert row.scope == "", "organisers do not see it in their mail pages"
+    link = row.context["reset_url"]
+    assert link.startswith("http://127.0.0.1:8000/accounts/reset/")
+
+    from notifications.delivery import render_message
+
+    message = render_message(row)
+    assert link in message.body
+    # The link works: a new password, then signing in with it.
+    form = client.get(link.removeprefix("http://127.0.0.1:8000"), follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a new Pa55word!", "new_password2": "a new Pa55word!"},
+    )
+    assert done.status_code == 302
+    account.refresh_from_db()
+    assert account.check_password("a new Pa55word!")
+
+
+def test_password_reset_answers_the_same_for_an_unknown_address(
+    client, account
+) -> None:
+    from notifications.models import Notification
+
+    known = client.post("/accounts/password_reset/", {"email": "chen@example.org"})
+    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+    assert (known.status_code, known["Location"]) == (
+        unknown.status_code,
+        unknown["Location"],
+    )
+    assert Notification.objects.filter(kind="password_reset").count() == 1
+
+
+def test_password_reset_is_throttled_per_address_silently(client, account) -> None:
+    from notifications.models import Notification
+
+    answers = set()
+    for index in range(6):
+        other = Client(REMOTE_ADDR=f"198.51.100.{index + 1}")
+        response = other.post(
+            "/accounts/password_reset/", {"email": "chen@example.org"}
+        )
+        answers.add((response.status_code, response["Location"]))
+    assert answers == {(302, "/accounts/password_reset/done/")}
+    assert Notification.objects.filter(kind="password_reset").count() == 3
+
+
+def test_password_reset_is_throttled_per_client(client, account) -> None:
+    for index in range(10):
+        response = client.post(
+            "/accounts/password_reset/", {"email": f"x{index}@example.org"}
+        )
+        assert response.status_code == 302
+    response = client.post("/accounts/password_reset/", {"email": "y@example.org"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many password reset requests" in response.content.decode()
+
+
+# Finding 5: Content-Security-Policy and Permissions-Policy
+
+
+def csp_directives(response) -> dict[str, list[str]]:
+    header = response["Content-Security-Policy"]
+    return {
+        name: values
+        for name, *values in (
+            part.split() for part in header.split(";") if part.strip()
+        )
+    }
+
+
+PAGES = [
+    "/",
+    "/events/week/",
+    "/events/week/register/",
+    "/honour-roll/",
+    "/accounts/login/",
+    "/accounts/password_reset/",
+    "/admin/login/",
+    "/api/docs/",
+    "/api/v1/events/",
+    "/no-such-page/",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_has_a_strict_content_security_policy(client, session, path) -> None:
+    response = client.get(path)
+    assert response.status_code in (200, 404), path
+    directives = csp_directives(response)
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["style-src"] == ["'self'"]
+    assert directives["img-src"] == ["'self'", "data:"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    assert "'unsafe-eval'" not in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_response_denies_the_camera_and_friends(client, session, path) -> None:
+    policy = client.get(path)["Permissions-Policy"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in policy
+
+
+def test_the_door_check_in_page_alone_may_use_the_camera(
+    client, organiser, event
+) -> None:
+    client.force_login(organiser)
+    door = client.get(f"/organise/{event.slug}/check-in/")
+    assert door.status_code == 200
+    assert "camera=(self)" in door["Permissions-Policy"]
+    assert "microphone=()" in door["Permissions-Policy"]
+    dashboard = client.get(f"/organise/{event.slug}/")
+    assert "camera=()" in dashboard["Permissions-Policy"]
+
+
+def test_the_api_docs_page_has_no_inline_script_or_style(client) -> None:
+    page = client.get("/api/docs/").content.decode()
+    assert "<style" not in page
+    assert re.search(r"<script(?![^>]*\bsrc=)", page) is None
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
+
+
+TEMPLATE_ROOTS = [
+    settings.BASE_DIR / "templates",
+    *sorted((settings.BASE_DIR).glob("*/templates")),
+]
+INLINE_CODE = re.compile(
+    r"<style\b|\sstyle\s*=|\son[a-z]+\s*=|javascript:"
+    r"|<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(ld\+)?json\")",
+    re.IGNORECASE,
+)
+
+
+def test_no_page_template_holds_inline_script_or_style() -> None:
+    """Email templates are exempt (mail programs ignore CSP and need inline style)."""
+    offenders = []
+    for root in TEMPLATE_ROOTS:
+        for path in root.rglob("*.html"):
+            if "email" in path.parts or "emails" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if INLINE_CODE.search(line):
+                    offenders.append(f"{path.relative_to(settings.BASE_DIR)}:{number}")
+    assert offenders == []
+
+
+@pytest.mark.browser
+def test_the_api_docs_work_under_the_policy_in_chromium(
+    live_server, transactional_db, chromium_path
+) -> None:
+    """Swagger UI renders the operations, and Chromium reports no CSP violation."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM_ARGS
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    violations: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        for path in ("/api/docs/", "/accounts/login/", "/"):
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            if path == "/api/docs/":
+                page.wait_for_selector(".opblock", timeout=15_000)
+                assert page.locator(".opblock").count() > 10
+        browser.close()
+    assert violations == []
