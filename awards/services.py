@@ -36,9 +36,11 @@ from .selectors import order_by_run_of_show
 def _audit(
     actor: Any, action: str, obj: Any, batch: AwardBatch | None, **detail: Any
 ) -> None:
+    event_id = batch.category.event_id if batch else getattr(obj, "event_id", None)
     AuditEntry.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
+        event_id=event_id,
         batch=batch,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),

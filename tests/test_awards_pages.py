@@ -209,3 +209,22 @@ def test_run_of_show_moves_an_awardee_earlier_and_later(
 def _batch_url(batch: AwardBatch, batch_id: int | None = None) -> str:
     slug = batch.category.event.slug
     return f"/organise/{slug}/awards/batches/{batch_id or batch.pk}/"
+
+
+def test_the_audit_log_shows_each_step_of_this_event_only(
+    client, batch, organiser
+) -> None:
+    other = EventFactory()
+    other_category = services.category_create(
+        event=other,
+        data={"name": "Elsewhere", "recipient_kind": "person"},
+        actor=organiser,
+    )
+    client.force_login(organiser)
+    client.post(_batch_url(batch), {"one": f"{batch.nominations.first().pk}:awarded"})
+    page = client.get(f"/organise/{batch.category.event.slug}/awards/audit/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert body.count("added a nomination") == 7
+    assert "changed a nomination" in body and organiser.email in body
+    assert "created the award category" not in body, other_category.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import batches, ceremony, views
+from . import audit, batches, ceremony, views
 
 app_name = "awards_console"
 
@@ -8,6 +8,7 @@ batch = "<slug:slug>/awards/batches/<int:batch_id>/"
 
 urlpatterns = [
     path("<slug:slug>/awards/", views.awards_index, name="index"),
+    path("<slug:slug>/awards/audit/", audit.audit_log, name="audit"),
     path(batch, batches.batch_detail, name="batch"),
     path(batch + "approve/", batches.batch_approve, name="batch_approve"),
     path(batch + "announce/", batches.batch_announce, name="batch_announce"),
