@@ -251,3 +251,19 @@ def test_publishing_an_event_from_the_admin(operator) -> None:
     )
     draft.refresh_from_db()
     assert draft.status == Event.Status.PUBLISHED
+
+
+def test_every_admin_page_opens_for_the_operator(operator) -> None:
+    """Every list, add form and change (or view) page of the demo week answers."""
+    from django.contrib import admin
+
+    call_command("seed_demo", stdout=io.StringIO())
+    for model in admin.site._registry:
+        opts = model._meta
+        base = f"/admin/{opts.app_label}/{opts.model_name}"
+        assert operator.get(f"{base}/").status_code == 200, base
+        assert operator.get(f"{base}/add/").status_code in {200, 403}, base
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            page = operator.get(f"{base}/{first.pk}/change/")
+            assert page.status_code == 200, base
