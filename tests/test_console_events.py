@@ -12,7 +12,8 @@ import zoneinfo
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 from playwright.sync_api import expect, sync_playwright
 
 from events import services
@@ -166,6 +167,21 @@ def test_settings_are_saved_with_times_read_in_the_events_zone(
     assert 'value="2880, 60"' in page
 
 
+def test_a_new_time_zone_keeps_the_registration_window_where_it_was(signed_in, event):
+    """The times on the page were shown in the saved zone, so they are read in it:
+    changing the zone in the same form moves no moment."""
+    response = signed_in.post(
+        reverse("console:event_edit", args=[event.slug]),
+        event_post_data(
+            event, timezone="Asia/Shanghai", registration_opens_at="2026-01-05T09:00"
+        ),
+    )
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.timezone == "Asia/Shanghai"
+    assert event.registration_opens_at == dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)
+
+
 def test_empty_reminder_offsets_are_saved_as_an_empty_list(signed_in, event):
     """An event may send no reminders: an empty field saves [] (it was refused)."""
     assert event.reminder_offsets
@@ -216,6 +232,12 @@ def test_the_api_accepts_an_empty_list_of_reminder_offsets(api, event):
             "must close after it opens",
         ),
         ({"registration_opens_at": "tomorrow"}, "registration_opens_at", "valid"),
+        # 02:30 does not exist in New York that night: the clocks skip to 03:00.
+        (
+            {"registration_opens_at": "2026-03-08T02:30"},
+            "registration_opens_at",
+            "America/New_York",
+        ),
     ],
 )
 def test_bad_settings_are_form_errors_and_nothing_changes(
@@ -685,3 +707,26 @@ def test_organiser_moves_a_session_in_chromium(
     session.refresh_from_db()
     assert session.starts_at == new_start
     assert notices("session_changed", session) == 2
+
+
+def test_the_capacity_error_is_in_the_readers_language(client, organiser, event):
+    """The service's refusal reaches a Chinese reader in Chinese."""
+    session = SessionFactory(event=event, capacity=2)
+    register(session, "ann", "bo")
+    client.force_login(organiser)
+    response = client.post(
+        reverse("console:session_edit", args=[event.slug, session.pk]),
+        session_post_data(session, capacity="1"),
+        headers={"accept-language": "zh-hans"},
+    )
+    assert response.status_code == 200
+    with translation.override("zh-hans"):
+        expected = ngettext(
+            "%(count)d registration is confirmed: the capacity cannot be lower.",
+            "%(count)d registrations are confirmed: the capacity cannot be lower.",
+            2,
+        ) % {"count": 2}
+    assert expected != "2 registrations are confirmed: the capacity cannot be lower."
+    assert response.context["form"].errors["capacity"] == [expected]
+    session.refresh_from_db()
+    assert session.capacity == 2

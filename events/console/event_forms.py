@@ -172,7 +172,17 @@ class EventForm(VenueFieldsMixin):
         validators=[within_planning_range],
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
-    venue_name = _text(_("Venue"), 200, required=False)
+    venue_name = forms.CharField(
+        label=_("Venue"),
+        max_length=200,
+        required=False,
+        validators=[no_control_characters],
+        help_text=_(
+            "Sessions without a venue of their own take place here. Changing it "
+            "emails nobody: to tell a session's registrants, give the session "
+            "its new venue."
+        ),
+    )
     venue_address = _text(_("Venue address"), 300, required=False)
     registration_opens_at = LocalDateTimeField(
         label=_("Registration opens"),
