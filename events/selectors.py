@@ -1,6 +1,7 @@
 """Reads of the events app, each with the joins its callers need."""
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,7 +383,7 @@ def event_registration_counts(*, event: Event) -> RegistrationCounts:
 
 def event_session_fill(*, event: Event) -> list[SessionFill]:
     """Every session of the event in order, with its counts, in one query."""
-    rows = (
+    rows: Iterable[Mapping[str, Any]] = (
         Session.objects.filter(event=event)
         .order_by("starts_at", "pk")
         .values("pk", "title", "starts_at", "status", "capacity", "seats_taken")

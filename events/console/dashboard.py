@@ -177,7 +177,6 @@ def _chart_labels() -> dict[str, str]:
         "sent": _("Sent"),
         "failed": _("Failed"),
         "skipped": _("Skipped or withdrawn"),
-        "per_day": _("Per day"),
         "updated": _("Updated at %(time)s"),
         "stale": _("Could not refresh the numbers; retrying."),
     }

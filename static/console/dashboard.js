@@ -54,18 +54,37 @@
     return element;
   }
 
-  function sessionHeader(session, extra) {
+  function sessionGroup(session, extra, cells) {
+    // One <tbody> per session: its title heads the row of numbers below it.
+    var body = document.createElement("tbody");
+    var head = document.createElement("tr");
     var th = cell("th", session.title + " ");
-    th.scope = "row";
-    var note = cell("small", session.when + (extra || ""), "muted");
-    th.appendChild(note);
-    return th;
+    th.scope = "rowgroup";
+    th.colSpan = cells.length;
+    th.appendChild(cell("small", session.when + (extra || ""), "muted"));
+    head.appendChild(th);
+    var numbers = document.createElement("tr");
+    cells.forEach(function (td) { numbers.appendChild(td); });
+    body.appendChild(head);
+    body.appendChild(numbers);
+    return body;
   }
 
+  var CJK = /[\u3400-\u9fff]/;
+  var readsChinese = /^zh/i.test(document.documentElement.lang || "");
+
   function shortTitle(title) {
-    // Demo titles carry both languages ("English · 中文"): one is enough on an axis.
-    var part = String(title).split(" · ")[0];
-    return part.length > 28 ? part.slice(0, 27) + "…" : part;
+    // Titles may carry both languages ("English · 中文"): the reader's is enough
+    // on an axis; the table beside the chart has the whole title.
+    var parts = String(title).split(" · ");
+    var part = parts.filter(function (p) { return CJK.test(p) === readsChinese; })[0] || parts[0];
+    return part.length > 40 ? part.slice(0, 39) + "…" : part;
+  }
+
+  function labelWidth(name) {
+    var element = root.querySelector('[data-chart="' + name + '"]');
+    var width = element ? element.clientWidth : 320;
+    return Math.round(Math.min(280, Math.max(96, width * 0.32)));
   }
 
   function chartFor(name) {
@@ -92,8 +111,9 @@
       grid: GRID,
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: days.map(function (d) { return d.label; }) },
+      // Left: per day (bars); right: registered so far (the line).
       yAxis: [
-        { type: "value", name: labels.per_day, minInterval: 1, nameTextStyle: { align: "left" } },
+        { type: "value", minInterval: 1 },
         { type: "value", minInterval: 1, splitLine: { show: false } }
       ],
       series: [
@@ -128,7 +148,7 @@
       yAxis: {
         type: "category", inverse: true,
         data: sessions.map(function (s) { return shortTitle(s.title); }),
-        axisLabel: { width: 130, overflow: "truncate" }
+        axisLabel: { width: labelWidth("fill"), overflow: "truncate" }
       },
       series: [
         series("confirmed", "confirmed", "seats", sessions.map(function (s) { return s.confirmed - s.reserved; })),
@@ -154,7 +174,7 @@
       yAxis: {
         type: "category", inverse: true,
         data: sessions.map(function (s) { return shortTitle(s.title); }),
-        axisLabel: { width: 130, overflow: "truncate" }
+        axisLabel: { width: labelWidth("check_in"), overflow: "truncate" }
       },
       series: [
         {
@@ -210,11 +230,17 @@
   }
 
   function replaceRows(name, rows) {
-    var body = root.querySelector('[data-table="' + name + '"]');
-    if (!body || !rows.length) return;
+    // Rows of a <tbody data-table>, or the <tbody> groups of a <table data-table>.
+    var target = root.querySelector('[data-table="' + name + '"]');
+    if (!target || !rows.length) return;
+    if (target.tagName === "TABLE") {
+      target.querySelectorAll("tbody").forEach(function (body) { body.remove(); });
+      rows.forEach(function (body) { target.appendChild(body); });
+      return;
+    }
     var fragment = document.createDocumentFragment();
     rows.forEach(function (row) { fragment.appendChild(row); });
-    body.replaceChildren(fragment);
+    target.replaceChildren(fragment);
   }
 
   function fillTables(data) {
@@ -232,26 +258,24 @@
       return tr;
     }));
     replaceRows("sessions", data.sessions.map(function (s) {
-      var tr = document.createElement("tr");
-      tr.appendChild(sessionHeader(s, s.cancelled ? " · " + labels.cancelled : ""));
-      tr.appendChild(cell("td", s.capacity_label, "number"));
       var confirmed = cell("td", s.confirmed, "number");
       if (s.confirmed_note) {
         confirmed.appendChild(document.createTextNode(" "));
         confirmed.appendChild(cell("small", s.confirmed_note, "muted"));
       }
-      tr.appendChild(confirmed);
-      tr.appendChild(cell("td", s.seats_left_label, "number"));
-      tr.appendChild(cell("td", s.waiting, "number"));
-      return tr;
+      return sessionGroup(s, s.cancelled ? " · " + labels.cancelled : "", [
+        cell("td", s.capacity_label, "number"),
+        confirmed,
+        cell("td", s.seats_left_label, "number"),
+        cell("td", s.waiting, "number")
+      ]);
     }));
     replaceRows("check_in", data.check_in.map(function (s) {
-      var tr = document.createElement("tr");
-      tr.appendChild(sessionHeader(s));
-      tr.appendChild(cell("td", s.checked_in, "number"));
-      tr.appendChild(cell("td", s.confirmed, "number"));
-      tr.appendChild(cell("td", s.percent + "%", "number"));
-      return tr;
+      return sessionGroup(s, "", [
+        cell("td", s.checked_in, "number"),
+        cell("td", s.confirmed, "number"),
+        cell("td", s.percent + "%", "number")
+      ]);
     }));
     var checkIn = root.querySelector('[data-section="check_in"]');
     if (checkIn) checkIn.hidden = !data.check_in_visible;
@@ -304,8 +328,13 @@
       details.open = false;
     });
   }
+  var resizing = null;
   window.addEventListener("resize", function () {
-    Object.keys(charts).forEach(function (name) { charts[name].resize(); });
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () {
+      Object.keys(charts).forEach(function (name) { charts[name].resize(); });
+      if (stats) drawCharts(stats);
+    }, 150);
   });
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && stats) drawCharts(stats);

@@ -370,12 +370,12 @@ class Command(BaseCommand):
         older than a few minutes count as sent, a few as bounced."""
         registrations = list(Registration.objects.filter(pk__in=moments))
         for registration in registrations:
-            at = moments[registration.pk]
-            registration.created_at = at["registration_confirmed"]
+            planned = moments[registration.pk]
+            registration.created_at = planned["registration_confirmed"]
             if registration.cancelled_at is not None:
-                registration.cancelled_at = at["registration_cancelled"]
+                registration.cancelled_at = planned["registration_cancelled"]
             if registration.promoted_at is not None:
-                registration.promoted_at = at["registration_promoted"]
+                registration.promoted_at = planned["registration_promoted"]
         Registration.objects.bulk_update(
             registrations, ["created_at", "cancelled_at", "promoted_at"], batch_size=500
         )
