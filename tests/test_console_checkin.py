@@ -251,7 +251,12 @@ def test_every_check_in_url_of_another_organisers_event_is_404(client, event, ch
         assert client.post(url, {"code": chen.code}).status_code == 404, url
     chen.refresh_from_db()
     assert chen.checked_in_at is None
-    # Their own door does not know the code either.
+    # Their own door does not know the code, nor find the person, either.
+    theirs = reverse("console:check_in", kwargs={"slug": "theirs"})
+    for query in ("陈", "8765", chen.code):
+        found = client.get(theirs, {"q": query}).content.decode()
+        assert "No confirmed registration of this event matches" in found
+        assert "data-code=" not in found and "Check in 陈佳萌" not in found
     own = _scan(client, Event.objects.get(slug="theirs"), chen.code)
     assert own.json()["result"] == "not_found"
     chen.refresh_from_db()
