@@ -107,7 +107,7 @@ def render_certificate(certificate: Certificate) -> bytes:
     pdf.cell(180, 5, _verify_url(certificate))
 
     qr = io.BytesIO()
-    segno.make(_verify_url(certificate), error="m").save(
+    segno.make_qr(_verify_url(certificate), error="m").save(
         qr, kind="png", scale=6, border=1
     )
     qr.seek(0)

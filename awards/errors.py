@@ -45,3 +45,8 @@ class DuplicateReview(ConflictError):
 class InvalidRunOfShow(DomainError):
     code = "invalid"
     title = _("The run-of-show names nominations that are not awarded in this batch.")
+
+
+class CertificateNotRevoked(ConflictError):
+    code = "not_revoked"
+    title = _("Only a revoked certificate can be reissued.")

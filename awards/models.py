@@ -183,6 +183,15 @@ class Nomination(models.Model):
     def __str__(self) -> str:
         return f"{self.recipient} ({self.batch})"
 
+    @property
+    def certificate(self) -> "Certificate | None":
+        """The nomination's valid certificate, else its latest (revoked) one."""
+        certificates = sorted(
+            self.certificates.all(),
+            key=lambda c: (c.status == Certificate.Status.VALID, c.sequence),
+        )
+        return certificates[-1] if certificates else None
+
 
 class Review(models.Model):
     nomination = models.ForeignKey(
@@ -223,11 +232,21 @@ class Certificate(models.Model):
         VALID = "valid", _("Valid")
         REVOKED = "revoked", _("Revoked")
 
-    nomination = models.OneToOneField(
+    # A nomination has one valid certificate at most; a revoked one may be replaced
+    # by a reissued one with a new number, and both stay verifiable.
+    nomination = models.ForeignKey(
         Nomination,
         verbose_name=_("nomination"),
         on_delete=models.PROTECT,
-        related_name="certificate",
+        related_name="certificates",
+    )
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
     )
     batch = models.ForeignKey(
         AwardBatch,
@@ -259,6 +278,11 @@ class Certificate(models.Model):
             models.CheckConstraint(
                 condition=Q(status="valid") | ~Q(revoked_reason=""),
                 name="certificate_revoked_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["nomination"],
+                condition=Q(status="valid"),
+                name="certificate_one_valid_per_nomination",
             ),
         ]
 

@@ -118,7 +118,8 @@ def honour_roll() -> QuerySet[AwardBatch]:
             Prefetch(
                 "nominations",
                 queryset=Nomination.objects.filter(status=Nomination.Status.AWARDED)
-                .select_related("recipient", "certificate")
+                .select_related("recipient")
+                .prefetch_related("certificates")
                 .order_by("pk"),
                 to_attr="awarded",
             )

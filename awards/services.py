@@ -1,12 +1,15 @@
 """Every write of the awards workflow: one function per use case, each audited."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from events.services import AttendeeData, registration_reserve
@@ -14,6 +17,7 @@ from notifications.services import notifications_enqueue
 
 from .errors import (
     BatchLocked,
+    CertificateNotRevoked,
     DuplicateBatch,
     DuplicateReview,
     InvalidRunOfShow,
@@ -58,6 +62,7 @@ class RecipientData:
     street: str = ""
     community: str = ""
     email: str = ""
+    language: str = "zh-hans"
 
 
 @transaction.atomic
@@ -74,6 +79,54 @@ def batch_create(
         with transaction.atomic():
             batch = AwardBatch.objects.create(category=category, **data)
             _audit(actor, "batch_created", batch, batch, number=batch.number)
+    except IntegrityError as exc:
+        if "award_batch_number_unique" in str(exc):
+            raise DuplicateBatch() from exc
+        raise
+    return batch
+
+
+@transaction.atomic
+def category_update(
+    *, category: AwardCategory, data: dict[str, Any], actor: Any
+) -> AwardCategory:
+    """Renames or redescribes a category; its kind and prefix stay once announced."""
+    category = AwardCategory.objects.select_for_update().get(pk=category.pk)
+    announced = category.batches.filter(status=AwardBatch.Status.ANNOUNCED).exists()
+    if announced and any(
+        data.get(f, getattr(category, f)) != getattr(category, f)
+        for f in ("recipient_kind", "certificate_prefix")
+    ):
+        raise BatchLocked(
+            _("A batch of this category is announced: its kind and prefix stay.")
+        )
+    before = {field: getattr(category, field) for field in data}
+    for field, value in data.items():
+        setattr(category, field, value)
+    category.save(update_fields=list(data))
+    _audit(actor, "category_changed", category, None, before=before, after=data)
+    return category
+
+
+def batch_update(*, batch: AwardBatch, data: dict[str, Any], actor: Any) -> AwardBatch:
+    """Edits a draft batch (number, title, ceremony session)."""
+    try:
+        with transaction.atomic():
+            batch = _locked_batch(batch)
+            if not batch.is_draft:
+                raise BatchLocked()
+            before = {field: str(getattr(batch, field)) for field in data}
+            for field, value in data.items():
+                setattr(batch, field, value)
+            batch.save(update_fields=list(data))
+            _audit(
+                actor,
+                "batch_changed",
+                batch,
+                batch,
+                before=before,
+                after={f: str(v) for f, v in data.items()},
+            )
     except IntegrityError as exc:
         if "award_batch_number_unique" in str(exc):
             raise DuplicateBatch() from exc
@@ -126,6 +179,54 @@ def nomination_update(
     nomination.save(update_fields=fields)
     _audit(actor, "nomination_changed", nomination, batch, before=before, after=data)
     return nomination
+
+
+@transaction.atomic
+def nomination_edit(
+    *, nomination: Nomination, recipient: RecipientData, citation: str, actor: Any
+) -> Nomination:
+    """Corrects who is nominated and why, while the batch is a draft."""
+    batch = _locked_batch(nomination.batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    nomination = Nomination.objects.select_for_update().get(pk=nomination.pk)
+    person = nomination.recipient
+    before = {"name": person.name, "citation": nomination.citation}
+    for field, value in recipient.__dict__.items():
+        setattr(person, field, value)
+    person.save()
+    nomination.citation = citation
+    nomination.save(update_fields=["citation"])
+    _audit(
+        actor,
+        "nomination_changed",
+        nomination,
+        batch,
+        before=before,
+        after={"name": person.name, "citation": citation},
+    )
+    return nomination
+
+
+@transaction.atomic
+def nominations_import(
+    *,
+    batch: AwardBatch,
+    rows: list[tuple[RecipientData, str]],
+    actor: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Nominates every (recipient, citation) of a checked file, all or none."""
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    for done, (recipient, citation) in enumerate(rows, start=1):
+        person = Recipient.objects.create(**recipient.__dict__)
+        Nomination.objects.create(batch=batch, recipient=person, citation=citation)
+        if progress is not None:
+            progress(done, len(rows))
+    _audit(actor, "nominations_imported", batch, batch, count=len(rows))
+    return len(rows)
 
 
 def judge_add(*, batch: AwardBatch, email: str, actor: Any) -> Any:
@@ -404,6 +505,41 @@ def run_of_show_move(
             else:
                 groups[g2]["nominations"].append(p1)
     return run_of_show_update(batch=batch, groups=groups, actor=actor)
+
+
+@transaction.atomic
+def certificate_reissue(*, certificate: Certificate, actor: Any) -> Certificate:
+    """Issues a new certificate, with the next number of its batch, in place of a
+    revoked one; the awardee is mailed the new one. The old stays revoked.
+    """
+    batch = _locked_batch(certificate.batch)
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    if certificate.status != Certificate.Status.REVOKED:
+        raise CertificateNotRevoked()
+    if Certificate.objects.filter(replaces=certificate).exists():
+        raise CertificateNotRevoked(_("This certificate was reissued already."))
+    event = batch.category.event
+    sequence = (batch.certificates.aggregate(m=Max("sequence"))["m"] or 0) + 1
+    new = Certificate.objects.create(
+        nomination=certificate.nomination,
+        batch=batch,
+        sequence=sequence,
+        number=f"{batch.category.prefix}-{event.starts_on.year}-{batch.number:02d}-{sequence:03d}",
+        issued_on=timezone.localdate(timezone=event.tzinfo),
+        replaces=certificate,
+    )
+    _audit(
+        actor,
+        "certificate_reissued",
+        new,
+        batch,
+        number=new.number,
+        replaces=certificate.number,
+    )
+    from .notices import award_notices
+
+    notifications_enqueue(award_notices(batch, [new]))
+    return new
 
 
 def ceremony_has_started(batch: AwardBatch, at: dt.datetime | None = None) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, batches, ceremony, views
+from . import audit, batches, ceremony, setup, views
 
 app_name = "awards_console"
 
@@ -9,7 +9,35 @@ batch = "<slug:slug>/awards/batches/<int:batch_id>/"
 urlpatterns = [
     path("<slug:slug>/awards/", views.awards_index, name="index"),
     path("<slug:slug>/awards/audit/", audit.audit_log, name="audit"),
+    path("<slug:slug>/awards/categories/new/", setup.category_new, name="category_new"),
+    path(
+        "<slug:slug>/awards/categories/<int:category_id>/edit/",
+        setup.category_edit,
+        name="category_edit",
+    ),
+    path(
+        "<slug:slug>/awards/categories/<int:category_id>/batches/new/",
+        setup.batch_new,
+        name="batch_new",
+    ),
     path(batch, batches.batch_detail, name="batch"),
+    path(batch + "edit/", setup.batch_edit, name="batch_edit"),
+    path(batch + "nominations/new/", setup.nomination_new, name="nomination_new"),
+    path(
+        batch + "nominations/import/",
+        setup.nominations_import,
+        name="nominations_import",
+    ),
+    path(
+        batch + "nominations/<int:nomination_id>/edit/",
+        setup.nomination_edit,
+        name="nomination_edit",
+    ),
+    path(
+        batch + "nominations/<int:nomination_id>/withdraw/",
+        setup.nomination_withdraw,
+        name="nomination_withdraw",
+    ),
     path(batch + "approve/", batches.batch_approve, name="batch_approve"),
     path(batch + "announce/", batches.batch_announce, name="batch_announce"),
     path(batch + "run-of-show/", ceremony.run_of_show_edit, name="run_of_show"),

@@ -1,33 +1,20 @@
 """``manage.py import_nominations FILE.csv --batch ID``: all rows, or none.
 
 Columns: kind, name, title, affiliation, district, street, community, email, citation
-(only ``name`` is required; ``kind`` defaults to the category's recipient kind).
+(only ``name`` is required; ``kind`` defaults to the category's recipient kind). The
+console's import page does the same through the same functions.
 """
 
-import csv
 import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from awards.api.serializers import RecipientSerializer
 from awards.errors import BatchLocked
+from awards.imports import ImportInvalid, nominations_parse
 from awards.models import AwardBatch
-from awards.services import RecipientData, nomination_create
-
-COLUMNS = [
-    "kind",
-    "name",
-    "title",
-    "affiliation",
-    "district",
-    "street",
-    "community",
-    "email",
-    "citation",
-]
+from awards.services import nominations_import
 
 
 class Command(BaseCommand):
@@ -49,48 +36,28 @@ class Command(BaseCommand):
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
-        reader = csv.DictReader(text.splitlines())
-        unknown = set(reader.fieldnames or []) - set(COLUMNS)
-        if not reader.fieldnames or "name" not in reader.fieldnames or unknown:
-            raise CommandError(
-                f"{file}: the header must name columns among {', '.join(COLUMNS)}"
-                + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else "")
+        try:
+            rows = nominations_parse(
+                text, default_kind=award_batch.category.recipient_kind
             )
-        rows = [(reader.line_num, row) for row in reader]  # the line each row ends on
-        with transaction.atomic():
-            for count, (line, row) in enumerate(rows, start=1):
-                values = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
-                values.setdefault("kind", "")
-                values["kind"] = values["kind"] or award_batch.category.recipient_kind
-                citation = values.pop("citation", "")
-                street, community = (
-                    values.pop("street", ""),
-                    values.pop("community", ""),
-                )
-                checked = RecipientSerializer(data=values)
-                if not checked.is_valid():
-                    reasons = "; ".join(
-                        f"{field}: {' '.join(str(m) for m in messages)}"
-                        for field, messages in checked.errors.items()
-                    )
-                    raise CommandError(f"line {line}: {reasons}. Nothing was imported.")
-                try:
-                    nomination_create(
-                        batch=award_batch,
-                        recipient=RecipientData(
-                            **checked.validated_data, street=street, community=community
-                        ),
-                        citation=citation,
-                        actor=None,
-                    )
-                except BatchLocked as exc:
-                    raise CommandError(
-                        f"The batch is {award_batch.status}: {exc.detail}"
-                    ) from exc
-                self._progress(count, len(rows))
+        except ImportInvalid as exc:
+            raise CommandError(
+                f"{file}: line {exc.line}: {exc.reason} Nothing was imported."
+            ) from exc
+        try:
+            count = nominations_import(
+                batch=award_batch,
+                rows=[(row.recipient, row.citation) for row in rows],
+                actor=None,
+                progress=self._progress,
+            )
+        except BatchLocked as exc:
+            raise CommandError(
+                f"The batch is {award_batch.status}: {exc.detail}"
+            ) from exc
         sys.stderr.write("\n")
         self.stdout.write(
-            self.style.SUCCESS(f"Imported {len(rows)} nominations into {award_batch}.")
+            self.style.SUCCESS(f"Imported {count} nominations into {award_batch}.")
         )
 
     def _progress(self, done: int, total: int) -> None:

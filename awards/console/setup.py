@@ -1,0 +1,276 @@
+"""Console: award categories, batches and their nominations (add, edit, import, withdraw)."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from config.problems import DomainError
+from events.console.access import organiser_event
+from events.models import Event
+
+from .. import services
+from ..imports import ImportInvalid, nominations_parse
+from ..models import AwardBatch, AwardCategory, Nomination
+from .batches import batch_in_event
+from .forms import BatchForm, CategoryForm, ImportForm, NominationForm
+
+
+def _category_in_event(event: Event, category_id: int) -> AwardCategory:
+    category = AwardCategory.objects.filter(pk=category_id, event=event).first()
+    if category is None:
+        raise Http404
+    return category
+
+
+def _nomination_in_batch(batch: AwardBatch, nomination_id: int) -> Nomination:
+    nomination = (
+        batch.nominations.select_related("recipient").filter(pk=nomination_id).first()
+    )
+    if nomination is None:
+        raise Http404
+    return nomination
+
+
+def _to_batch(event: Event, batch: AwardBatch) -> HttpResponse:
+    return redirect("awards_console:batch", slug=event.slug, batch_id=batch.pk)
+
+
+@organiser_event
+def category_new(request: HttpRequest, event: Event) -> HttpResponse:
+    form = CategoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.category_create(
+            event=event, data=form.cleaned_data, actor=request.user
+        )
+        messages.success(request, _("The award category is created."))
+        return redirect("awards_console:index", slug=event.slug)
+    return render(
+        request,
+        "awards/console/category_form.html",
+        {"event": event, "form": form, "category": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@organiser_event
+def category_edit(request: HttpRequest, event: Event, category_id: int) -> HttpResponse:
+    category = _category_in_event(event, category_id)
+    initial = {f: getattr(category, f) for f in CategoryForm.base_fields}
+    form = CategoryForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = {f: form.cleaned_data[f] for f in form.changed_data}
+        try:
+            if changed:
+                services.category_update(
+                    category=category, data=changed, actor=request.user
+                )
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("The award category is saved."))
+            return redirect("awards_console:index", slug=event.slug)
+    return render(
+        request,
+        "awards/console/category_form.html",
+        {"event": event, "form": form, "category": category},
+        status=400 if form.errors else 200,
+    )
+
+
+@organiser_event
+def batch_new(request: HttpRequest, event: Event, category_id: int) -> HttpResponse:
+    category = _category_in_event(event, category_id)
+    next_number = max(category.batches.values_list("number", flat=True), default=0) + 1
+    form = BatchForm(request.POST or None, event=event, initial={"number": next_number})
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.batch_create(
+                category=category, data=form.cleaned_data, actor=request.user
+            )
+        except DomainError as exc:
+            form.add_error("number", exc.detail)
+        else:
+            messages.success(request, _("The batch is created as a draft."))
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/batch_form.html",
+        {"event": event, "form": form, "category": category, "batch": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@organiser_event
+def batch_edit(request: HttpRequest, event: Event, batch_id: int) -> HttpResponse:
+    batch = batch_in_event(event, batch_id)
+    initial = {
+        "number": batch.number,
+        "title": batch.title,
+        "ceremony_session": batch.ceremony_session,
+    }
+    form = BatchForm(request.POST or None, event=event, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = {f: form.cleaned_data[f] for f in form.changed_data}
+        try:
+            if changed:
+                services.batch_update(batch=batch, data=changed, actor=request.user)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("The batch is saved."))
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/batch_form.html",
+        {"event": event, "form": form, "category": batch.category, "batch": batch},
+        status=400 if form.errors else 200,
+    )
+
+
+def _recipient(data: dict[str, Any]) -> services.RecipientData:
+    fields = services.RecipientData.__dataclass_fields__
+    return services.RecipientData(**{k: v for k, v in data.items() if k in fields})
+
+
+@organiser_event
+def nomination_new(request: HttpRequest, event: Event, batch_id: int) -> HttpResponse:
+    batch = batch_in_event(event, batch_id)
+    form = NominationForm(
+        request.POST or None, initial={"kind": batch.category.recipient_kind}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.nomination_create(
+                batch=batch,
+                recipient=_recipient(form.cleaned_data),
+                citation=form.cleaned_data["citation"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is nominated.") % {"name": form.cleaned_data["name"]},
+            )
+            if "another" in request.POST:
+                return redirect(
+                    "awards_console:nomination_new",
+                    slug=event.slug,
+                    batch_id=batch.pk,
+                )
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/nomination_form.html",
+        {"event": event, "batch": batch, "form": form, "nomination": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@organiser_event
+def nomination_edit(
+    request: HttpRequest, event: Event, batch_id: int, nomination_id: int
+) -> HttpResponse:
+    batch = batch_in_event(event, batch_id)
+    nomination = _nomination_in_batch(batch, nomination_id)
+    person = nomination.recipient
+    initial = {
+        f: getattr(person, f) for f in NominationForm.base_fields if f != "citation"
+    }
+    initial["citation"] = nomination.citation
+    form = NominationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.nomination_edit(
+                nomination=nomination,
+                recipient=_recipient(form.cleaned_data),
+                citation=form.cleaned_data["citation"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("The nomination is saved."))
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/nomination_form.html",
+        {"event": event, "batch": batch, "form": form, "nomination": nomination},
+        status=400 if form.errors else 200,
+    )
+
+
+@organiser_event
+def nomination_withdraw(
+    request: HttpRequest, event: Event, batch_id: int, nomination_id: int
+) -> HttpResponse:
+    batch = batch_in_event(event, batch_id)
+    nomination = _nomination_in_batch(batch, nomination_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.nomination_update(
+                nomination=nomination,
+                data={"status": Nomination.Status.WITHDRAWN},
+                actor=request.user,
+            )
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            messages.success(
+                request,
+                _("The nomination of %(name)s is withdrawn.")
+                % {"name": nomination.recipient.name},
+            )
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/nomination_withdraw.html",
+        {"event": event, "batch": batch, "nomination": nomination, "error": error},
+        status=409 if error else 200,
+    )
+
+
+@organiser_event
+def nominations_import(
+    request: HttpRequest, event: Event, batch_id: int
+) -> HttpResponse:
+    batch = batch_in_event(event, batch_id)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    failure = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = nominations_parse(
+                form.cleaned_data["file"], default_kind=batch.category.recipient_kind
+            )
+            count = services.nominations_import(
+                batch=batch,
+                rows=[(row.recipient, row.citation) for row in rows],
+                actor=request.user,
+            )
+        except ImportInvalid as exc:
+            failure = {"line": exc.line, "reason": exc.reason}
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d nomination imported.",
+                    "%(count)d nominations imported.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return _to_batch(event, batch)
+    return render(
+        request,
+        "awards/console/nominations_import.html",
+        {"event": event, "batch": batch, "form": form, "failure": failure},
+        status=400 if (form.errors or failure) else 200,
+    )

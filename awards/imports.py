@@ -1,0 +1,111 @@
+"""Nominations from a CSV file: every row checked before any is imported.
+
+Columns: kind, name, title, affiliation, district, street, community, email, citation
+(only ``name`` is required; ``kind`` defaults to the category's recipient kind). The
+first bad row stops the import with its line and reason; nothing is half-imported.
+Used by ``manage.py import_nominations`` and the console's import page alike.
+"""
+
+import csv
+from dataclasses import dataclass
+
+from django import forms
+from django.utils.translation import gettext as _
+
+from events.validators import clean_free_text, no_control_characters
+
+from .models import AwardCategory
+from .services import RecipientData
+
+COLUMNS = [
+    "kind",
+    "name",
+    "title",
+    "affiliation",
+    "district",
+    "street",
+    "community",
+    "email",
+    "citation",
+]
+
+
+class RecipientRow(forms.Form):
+    """The checks of one row; the same limits as the API's recipient."""
+
+    kind = forms.ChoiceField(choices=AwardCategory.RecipientKind.choices)
+    name = forms.CharField(max_length=200, validators=[no_control_characters])
+    title = forms.CharField(
+        max_length=200, required=False, validators=[no_control_characters]
+    )
+    affiliation = forms.CharField(
+        max_length=200, required=False, validators=[no_control_characters]
+    )
+    district = forms.CharField(
+        max_length=100, required=False, validators=[no_control_characters]
+    )
+    street = forms.CharField(
+        max_length=100, required=False, validators=[no_control_characters]
+    )
+    community = forms.CharField(
+        max_length=100, required=False, validators=[no_control_characters]
+    )
+    email = forms.EmailField(required=False)
+    citation = forms.CharField(
+        max_length=5000, required=False, validators=[clean_free_text]
+    )
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    recipient: RecipientData
+    citation: str
+
+
+class ImportInvalid(Exception):
+    """The file cannot be imported: ``line`` is the first bad row's (0: the header)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"line {line}: {reason}")
+
+
+def nominations_parse(text: str, *, default_kind: str) -> list[ImportRow]:
+    """Every row of the file, checked; raises ImportInvalid at the first bad one."""
+    reader = csv.DictReader(text.lstrip("\ufeff").splitlines())
+    header = [name.strip() for name in reader.fieldnames or []]
+    unknown = sorted(set(header) - set(COLUMNS))
+    if "name" not in header or unknown:
+        raise ImportInvalid(
+            1,
+            _("The first line must name the columns, among: %(columns)s.")
+            % {"columns": ", ".join(COLUMNS)}
+            + (
+                " " + _("Unknown: %(unknown)s.") % {"unknown": ", ".join(unknown)}
+                if unknown
+                else ""
+            ),
+        )
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        line = reader.line_num  # the line the row ends on
+        values = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
+        values["kind"] = values.get("kind") or default_kind
+        checked = RecipientRow(values)
+        if not checked.is_valid():
+            reasons = "; ".join(
+                f"{field}: {' '.join(str(m) for m in messages)}"
+                for field, messages in checked.errors.items()
+            )
+            raise ImportInvalid(line, reasons)
+        data = dict(checked.cleaned_data)
+        citation = data.pop("citation")
+        rows.append(
+            ImportRow(line=line, recipient=RecipientData(**data), citation=citation)
+        )
+    if not rows:
+        raise ImportInvalid(2, _("The file has no rows under its header."))
+    return rows

@@ -1,0 +1,169 @@
+"""The awards console: categories, batches and nominations (one by one, imported,
+withdrawn), each through the awards services, with errors in the reader's language."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from awards import services
+from awards.models import AuditEntry, AwardBatch, AwardCategory, Nomination
+
+from .factories import EventFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organiser():
+    return UserFactory(is_staff=False)
+
+
+@pytest.fixture
+def event(organiser):
+    return EventFactory(organisers=[organiser])
+
+
+@pytest.fixture
+def category(event, organiser):
+    return services.category_create(
+        event=event,
+        data={"name": "Demonstration base", "recipient_kind": "organisation"},
+        actor=organiser,
+    )
+
+
+@pytest.fixture
+def batch(category, organiser):
+    return services.batch_create(
+        category=category, data={"number": 4, "title": "Fourth batch"}, actor=organiser
+    )
+
+
+def _awards(event) -> str:
+    return f"/organise/{event.slug}/awards/"
+
+
+def test_create_and_edit_a_category(client, event, organiser) -> None:
+    client.force_login(organiser)
+    bad = client.post(
+        _awards(event) + "categories/new/",
+        {
+            "name": "示范基地",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NB-SW",
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert bad.status_code == 400
+    assert "Use 1 to 12 letters or digits." not in bad.content.decode()
+    assert not AwardCategory.objects.exists()
+    client.post(
+        _awards(event) + "categories/new/",
+        {
+            "name": "示范基地",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NBSW",
+        },
+    )
+    category = AwardCategory.objects.get(event=event)
+    assert category.name == "示范基地" and category.prefix == "NBSW"
+    client.post(
+        _awards(event) + f"categories/{category.pk}/edit/",
+        {
+            "name": "市级示范基地",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NBSW",
+        },
+    )
+    category.refresh_from_db()
+    assert category.name == "市级示范基地"
+    assert AuditEntry.objects.filter(event=event, action="category_changed").exists()
+
+
+def test_batches_offer_only_this_events_sessions(
+    client, event, category, organiser
+) -> None:
+    mine = SessionFactory(event=event, title="Award ceremony")
+    theirs = SessionFactory(title="Someone else's ceremony")
+    client.force_login(organiser)
+    url = _awards(event) + f"categories/{category.pk}/batches/new/"
+    page = client.get(url).content.decode()
+    assert "Award ceremony" in page and "Someone else" not in page
+    refused = client.post(
+        url, {"number": 5, "title": "Fifth", "ceremony_session": theirs.pk}
+    )
+    assert refused.status_code == 400 and not AwardBatch.objects.exists()
+    client.post(url, {"number": 5, "title": "Fifth", "ceremony_session": mine.pk})
+    batch = AwardBatch.objects.get()
+    assert batch.ceremony_session == mine and batch.status == "draft"
+    duplicate = client.post(url, {"number": 5, "title": "Again"})
+    assert duplicate.status_code == 400
+    assert "already has a batch with this number" in duplicate.content.decode()
+    assert AwardBatch.objects.count() == 1
+
+
+def test_add_edit_and_withdraw_a_nomination(client, event, batch, organiser) -> None:
+    client.force_login(organiser)
+    base = _awards(event) + f"batches/{batch.pk}/nominations/"
+    invisible = client.post(
+        base + "new/",
+        {"kind": "organisation", "name": "\u200b\u200b", "language": "zh-hans"},
+    )
+    assert invisible.status_code == 400 and not Nomination.objects.exists()
+    client.post(
+        base + "new/",
+        {
+            "kind": "organisation",
+            "name": "Wantou Community",
+            "district": "Jiangbei",
+            "email": "wantou@example.org",
+            "language": "zh-hans",
+            "citation": "Twenty years of work.",
+        },
+    )
+    nomination = Nomination.objects.get()
+    assert nomination.recipient.district == "Jiangbei"
+    client.post(
+        base + f"{nomination.pk}/edit/",
+        {
+            "kind": "organisation",
+            "name": "湾头社区",
+            "language": "zh-hans",
+            "citation": "廿年",
+        },
+    )
+    nomination.refresh_from_db()
+    assert nomination.recipient.name == "湾头社区" and nomination.citation == "廿年"
+    confirm = client.get(base + f"{nomination.pk}/withdraw/").content.decode()
+    assert "Nobody is emailed" in confirm
+    client.post(base + f"{nomination.pk}/withdraw/")
+    nomination.refresh_from_db()
+    assert nomination.status == "withdrawn"
+
+
+def test_import_is_all_or_nothing_and_names_the_bad_line(
+    client, event, batch, organiser
+) -> None:
+    client.force_login(organiser)
+    url = _awards(event) + f"batches/{batch.pk}/nominations/import/"
+    bad = "name,district,email\nWantou Community,Jiangbei,\nDemo 02,Haishu,not-an-address\n"
+    response = client.post(
+        url, {"file": SimpleUploadedFile("n.csv", bad.encode("utf-8-sig"))}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Line 3:" in body and "email" in body
+    assert not Nomination.objects.exists()
+    good = (
+        "name,district,citation\n湾头社区,江北区,多年服务\nDemo Community 07,Haishu,\n"
+    )
+    response = client.post(url, {"file": SimpleUploadedFile("n.csv", good.encode())})
+    assert response.status_code == 302
+    assert list(
+        Nomination.objects.order_by("pk").values_list("recipient__name", flat=True)
+    ) == ["湾头社区", "Demo Community 07"]
+    assert AuditEntry.objects.filter(action="nominations_imported").exists()
+    # An approved batch takes no more nominations: a form error, nothing added.
+    Nomination.objects.update(status="awarded")
+    services.batch_approve(batch=batch, actor=organiser)
+    locked = client.post(url, {"file": SimpleUploadedFile("n.csv", good.encode())})
+    assert locked.status_code == 400 and Nomination.objects.count() == 2
