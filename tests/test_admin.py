@@ -1,6 +1,7 @@
 """The admin is for operators (superusers): organisers are refused; what it offers."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +12,8 @@ from events import services
 from events.models import Attendee, Event, Registration
 from notifications.models import Notification
 
-from .factories import EventFactory, SessionFactory, UserFactory
+from .factories import EventFactory, SessionFactory, UserFactory, VenueFactory
+from .test_admin_invariants import add, change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +269,36 @@ def test_every_admin_page_opens_for_the_operator(operator) -> None:
         if first is not None:
             page = operator.get(f"{base}/{first.pk}/change/")
             assert page.status_code == 200, base
+
+
+def test_an_event_is_added_and_changed_through_the_services(operator) -> None:
+    """New events start as drafts; the slug of a saved event is read-only."""
+    organiser = UserFactory(is_staff=False)
+    venue = VenueFactory()
+    response = add(
+        operator,
+        "/admin/events/event/add/",
+        slug="week-2031",
+        title="Social Work Week 2031",
+        starts_on="2031-03-01",
+        ends_on="2031-03-03",
+        venue=venue.pk,
+        timezone="Asia/Shanghai",
+        reminder_offsets="[1440]",
+        organisers=organiser.pk,
+    )
+    assert response.status_code == 302, re.findall(
+        r"errorlist[^>]*>(.*?)</ul>", response.content.decode(), re.S
+    )
+    event = Event.objects.get(slug="week-2031")
+    assert event.status == Event.Status.DRAFT
+    assert list(event.organisers.all()) == [organiser]
+
+    url = f"/admin/events/event/{event.pk}/change/"
+    data = change_form(operator, url)
+    assert "slug" not in data
+    data["title"] = ["Social Work Week 2031 (renamed)"]
+    data["_save"] = ["Save"]
+    assert operator.post(url, data).status_code == 302
+    event.refresh_from_db()
+    assert (event.title, event.slug) == ("Social Work Week 2031 (renamed)", "week-2031")

@@ -44,7 +44,8 @@ class _FormReader(HTMLParser):
                 return
             if kind in {"checkbox", "radio"} and "checked" not in a:
                 return
-            self.data.setdefault(name, []).append(a.get("value") or "on")
+            default = "on" if kind in {"checkbox", "radio"} else ""
+            self.data.setdefault(name, []).append(a.get("value") or default)
         elif tag == "select" and name:
             self._select = name
             self.data.setdefault(name, [])

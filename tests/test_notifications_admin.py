@@ -88,6 +88,27 @@ def test_a_notification_cannot_be_edited_or_deleted(operator_client) -> None:
     assert row.recipient == "mine@example.org"
 
 
+def test_an_unsubscription_added_in_the_admin_skips_queued_reminders(
+    operator_client,
+) -> None:
+    """Added through ``unsubscribe``; an unsubscription is never undone here."""
+    from notifications.models import Unsubscription
+
+    register(SessionFactory(), "mine@example.org")
+    Notification.objects.update(unsubscribable=True)
+    response = operator_client.post(
+        "/admin/notifications/unsubscription/add/",
+        {"email": "Mine@Example.org", "_save": "Save"},
+    )
+    assert response.status_code == 302
+    row = Unsubscription.objects.get()
+    assert row.email == "mine@example.org"
+    assert set(Notification.objects.values_list("status", flat=True)) == {"skipped"}
+    delete = f"/admin/notifications/unsubscription/{row.pk}/delete/"
+    assert operator_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Unsubscription.objects.exists()
+
+
 def test_two_dispatchers_at_once_queue_each_row_once(postgres_transactional) -> None:
     session = SessionFactory(capacity=None)
     for n in range(60):
