@@ -252,7 +252,7 @@
       var th = cell("th", time);
       th.scope = "row";
       tr.appendChild(th);
-      [d.registered, d.cancelled, d.total, d.active].forEach(function (n) {
+      [d.registered, d.cancelled, d.active].forEach(function (n) {
         tr.appendChild(cell("td", n, "number"));
       });
       return tr;
