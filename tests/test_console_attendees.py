@@ -503,7 +503,7 @@ def test_organiser_cancels_a_registration_from_the_attendee_page(
 
             expect(page.get_by_role("heading", level=1)).to_have_text("Chen Jiameng")
             expect(page.get_by_test_id("registration-status")).to_have_text("Confirmed")
-            page.get_by_role("link", name="Cancel this registration…").click()
+            page.get_by_role("button", name="Cancel this registration…").click()
             expect(page.get_by_role("heading", level=1)).to_contain_text(
                 "Cancel Chen Jiameng"
             )

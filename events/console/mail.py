@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -137,6 +138,9 @@ def mail_detail(request: HttpRequest, event: Event, pk: int) -> HttpResponse:
             "event": event,
             "notification": notification,
             "message": _rendered(notification),
+            "language": dict(settings.LANGUAGES).get(
+                notification.language, notification.language
+            ),
             "attachments": [
                 {"filename": a.get("filename", ""), "mimetype": a.get("mimetype", "")}
                 for a in notification.attachments
