@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.problems import ConflictError
+from notifications.models import Notification
+from notifications.services import notification_enqueue
 
 from .errors import (
     AlreadyRegistered,
@@ -27,7 +29,13 @@ from .errors import (
     SessionFull,
 )
 from .models import CODE_ALPHABET, Attendee, Event, Registration, Session, Venue
-from .notices import registration_notices_queue, reminders_cancel, ticket_attachments
+from .notices import (
+    registration_email,
+    registration_notices_queue,
+    reminders_cancel,
+    ticket_attachments,
+)
+from .selectors import registration_waitlist_position
 
 ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
 
@@ -292,7 +300,7 @@ def _waitlist_promote(session: Session) -> list[Registration]:
 
 
 @transaction.atomic
-def registration_confirmation_resend(*, registration: Registration) -> Any:
+def registration_confirmation_resend(*, registration: Registration) -> Notification:
     """Sends a registration's confirmation again, as the registration stands now.
 
     A confirmed registration gets its confirmation (ticket, calendar file), a
@@ -301,15 +309,6 @@ def registration_confirmation_resend(*, registration: Registration) -> Any:
     Returns the new Notification row. The caller has scoped ``registration`` to the
     organiser's events.
     """
-    # Imported here so that this addition leaves the module's imports as they are.
-    from django.utils.translation import gettext as _gettext
-
-    from notifications.models import Notification
-    from notifications.services import notification_enqueue
-
-    from .notices import registration_email
-    from .selectors import registration_waitlist_position
-
     registration = (
         Registration.objects.select_for_update(of=("self",))
         .select_related("session__event__venue", "session__venue")
@@ -317,9 +316,9 @@ def registration_confirmation_resend(*, registration: Registration) -> Any:
     )
     if registration.status == Registration.Status.CANCELLED:
         raise NotActive(
-            _gettext("This registration is cancelled: there is nothing to confirm.")
+            gettext("This registration is cancelled: there is nothing to confirm.")
         )
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if registration.status == Registration.Status.CONFIRMED:
         kind = "registration_confirmed"
     else:
