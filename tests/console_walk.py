@@ -11,9 +11,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from awards.models import AwardBatch
 from awards.services import (
     RecipientData,
+    batch_announce,
+    batch_approve,
     batch_create,
     category_create,
     nomination_create,
+    nomination_update,
 )
 from events.models import Event, Registration, Session
 from events.services import AttendeeData, registration_create
@@ -74,6 +77,14 @@ def build_world(tag: str) -> World:
         citation=f"Citation of {tag.upper()}",
         actor=organiser,
     )
+    # The batch is announced, so that its certificate pages have a certificate.
+    nomination = batch.nominations.get()
+    nomination_update(
+        nomination=nomination, data={"status": "awarded"}, actor=organiser
+    )
+    batch_approve(batch=batch, actor=organiser)
+    batch_announce(batch=batch, actor=organiser)
+    certificate = batch.certificates.get()
     markers = [
         event.title,
         session.title,
@@ -84,6 +95,7 @@ def build_world(tag: str) -> World:
         f"Prize of {tag.upper()}",
         f"Batch of {tag.upper()}",
         f"Nominee {tag.upper()}",
+        certificate.number,
     ]
     return World(organiser, event, session, registration, batch, markers)
 
@@ -121,6 +133,7 @@ def fill_route(route: str, world: World) -> str:
         "notification_id": notification.pk if notification else 0,
         "category_id": world.batch.category_id,
         "nomination_id": world.batch.nominations.first().pk,
+        "number": world.batch.certificates.first().number,
     }
     if "/mail/" in route:
         values["pk"] = values["id"] = values["notification_id"]

@@ -167,3 +167,58 @@ def test_import_is_all_or_nothing_and_names_the_bad_line(
     services.batch_approve(batch=batch, actor=organiser)
     locked = client.post(url, {"file": SimpleUploadedFile("n.csv", good.encode())})
     assert locked.status_code == 400 and Nomination.objects.count() == 2
+
+
+@pytest.fixture
+def announced(batch, organiser):
+    for name in ("湾头社区", "=HYPERLINK(1)"):
+        services.nomination_create(
+            batch=batch,
+            recipient=services.RecipientData(kind="organisation", name=name),
+            citation="",
+            actor=organiser,
+        )
+    Nomination.objects.update(status="awarded")
+    services.batch_approve(batch=batch, actor=organiser)
+    return services.batch_announce(batch=batch, actor=organiser)
+
+
+def test_revoke_then_reissue_a_certificate(client, event, announced, organiser) -> None:
+    client.force_login(organiser)
+    base = _awards(event) + f"batches/{announced.pk}/certificates/"
+    first = announced.certificates.order_by("sequence").first()
+    listing = client.get(base).content.decode()
+    assert first.number in listing and "Revoke" in listing
+    empty = client.post(base + f"{first.number}/revoke/", {"reason": ""})
+    assert empty.status_code == 400
+    first.refresh_from_db()
+    assert first.status == "valid"
+    client.post(base + f"{first.number}/revoke/", {"reason": "名称有误"})
+    first.refresh_from_db()
+    assert first.status == "revoked" and first.revoked_reason == "名称有误"
+    assert "名称有误" in client.get(f"/verify/{first.number}/").content.decode()
+    client.post(base + f"{first.number}/reissue/")
+    new = announced.certificates.get(replaces=first)
+    assert new.status == "valid" and new.sequence == 3 and new.number.endswith("-003")
+    assert new.nomination_id == first.nomination_id
+    # Once reissued, not again; a valid certificate is not reissued either.
+    again = client.post(base + f"{first.number}/reissue/")
+    assert again.status_code == 409
+    assert client.post(base + f"{new.number}/reissue/").status_code == 409
+    assert announced.certificates.count() == 3
+    # The honour roll shows the valid certificate.
+    roll = client.get(_awards(event) + "honour-roll/print/").content.decode()
+    assert new.number in roll
+
+
+def test_exports_are_csv_with_formulas_kept_as_text(
+    client, event, announced, organiser
+) -> None:
+    client.force_login(organiser)
+    response = client.get(_awards(event) + "honour-roll.csv")
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff") and "湾头社区" in body
+    assert "'=HYPERLINK(1)" in body
+    assert body.count("\n") == 3  # the header and two awardees
+    scores = client.get(_awards(event) + f"batches/{announced.pk}/scores.csv")
+    assert "湾头社区" in b"".join(scores.streaming_content).decode("utf-8")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, batches, ceremony, setup, views
+from . import audit, batches, ceremony, certificates, setup, views
 
 app_name = "awards_console"
 
@@ -9,6 +9,16 @@ batch = "<slug:slug>/awards/batches/<int:batch_id>/"
 urlpatterns = [
     path("<slug:slug>/awards/", views.awards_index, name="index"),
     path("<slug:slug>/awards/audit/", audit.audit_log, name="audit"),
+    path(
+        "<slug:slug>/awards/honour-roll.csv",
+        certificates.honour_roll_csv,
+        name="honour_roll_csv",
+    ),
+    path(
+        "<slug:slug>/awards/honour-roll/print/",
+        certificates.honour_roll_print,
+        name="honour_roll_print",
+    ),
     path("<slug:slug>/awards/categories/new/", setup.category_new, name="category_new"),
     path(
         "<slug:slug>/awards/categories/<int:category_id>/edit/",
@@ -42,4 +52,16 @@ urlpatterns = [
     path(batch + "announce/", batches.batch_announce, name="batch_announce"),
     path(batch + "run-of-show/", ceremony.run_of_show_edit, name="run_of_show"),
     path(batch + "script/", ceremony.announcer_script, name="script"),
+    path(batch + "scores.csv", certificates.scores_csv, name="scores_csv"),
+    path(batch + "certificates/", certificates.certificate_list, name="certificates"),
+    path(
+        batch + "certificates/<str:number>/revoke/",
+        certificates.certificate_revoke,
+        name="certificate_revoke",
+    ),
+    path(
+        batch + "certificates/<str:number>/reissue/",
+        certificates.certificate_reissue,
+        name="certificate_reissue",
+    ),
 ]

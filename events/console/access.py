@@ -5,16 +5,16 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from ..errors import EventNotFound
 from ..models import Event
 from ..selectors import event_get_for_organiser
 
-EventView = Callable[..., HttpResponse]
+EventView = Callable[..., HttpResponseBase]
 
 
-def organiser_event(view: EventView) -> Callable[..., HttpResponse]:
+def organiser_event(view: EventView) -> Callable[..., HttpResponseBase]:
     """Signs the user in, then hands ``view`` the event of the URL's ``slug``.
 
     The event comes from ``events.selectors.event_get_for_organiser``, as in the
@@ -24,7 +24,7 @@ def organiser_event(view: EventView) -> Callable[..., HttpResponse]:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponseBase:
         try:
             event = event_get_for_organiser(slug=slug, user=request.user)
         except EventNotFound:
