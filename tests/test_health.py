@@ -33,6 +33,8 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
         "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-4f9d2c7e1b8a6d3f5e0c9b2a7d4e1f8c",
         "DJANGO_ALLOWED_HOSTS": "podium.example.org",
         "DATABASE_URL": "sqlite:////tmp/podium-deploy-check.sqlite3",
+        # Production is served over HTTPS (secure cookies follow SITE_URL's scheme).
+        "SITE_URL": "https://podium.example.org",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -697,3 +697,51 @@ def test_the_api_docs_work_under_the_policy_in_chromium(
                 assert page.locator(".opblock").count() > 10
         browser.close()
     assert violations == []
+
+
+# Finding 6: secure cookies follow SITE_URL's scheme
+
+
+def production_settings(site_url: str, command: list[str]):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-4f9d2c7e1b8a6d3f5e0c9b2a7d4e1f8c",
+        "DJANGO_ALLOWED_HOSTS": "podium.example.org",
+        "DATABASE_URL": "sqlite:////tmp/podium-security-check.sqlite3",
+        "SITE_URL": site_url,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+COOKIES = [
+    "shell",
+    "--no-imports",
+    "-c",
+    "from django.conf import settings as s; "
+    "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)",
+]
+
+
+def test_cookies_are_secure_when_the_site_is_https() -> None:
+    result = production_settings("https://podium.example.org", COOKIES)
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def test_cookies_work_over_plain_http_and_check_deploy_says_why() -> None:
+    result = production_settings("http://podium.example.org", COOKIES)
+    assert result.stdout.split() == ["False", "False"], result.stderr
+    check = production_settings("http://podium.example.org", ["check", "--deploy"])
+    assert "podium.W001" in check.stderr + check.stdout
+    clean = production_settings("https://podium.example.org", ["check", "--deploy"])
+    assert "podium.W001" not in clean.stderr + clean.stdout
