@@ -31,7 +31,12 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 @pytest.fixture
 def organiser():
-    return UserFactory()
+    """An organiser as ``add_organiser`` makes one: in the organisers' group."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=False)
+    user.groups.add(Group.objects.get_or_create(name="Organisers")[0])
+    return user
 
 
 @pytest.fixture
@@ -599,3 +604,29 @@ def test_dates_outside_the_planning_range_are_invalid(staff_api) -> None:
     )
     assert set(problem["errors"]) == {"starts_on", "registration_opens_at"}
     assert not Event.objects.filter(slug=EVENT_BODY["slug"]).exists()
+
+
+def test_an_organiser_made_by_add_organiser_uses_the_api_without_being_staff(
+    event,
+) -> None:
+    """Organisers are not staff (the admin is for operators), yet the organiser API
+    is theirs: the token that ``add_organiser`` prints works on their event."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("add_organiser", "new.organiser@example.org", event.slug, stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.get(f"/api/v1/events/{event.slug}/registrations/")
+    assert response.status_code == 200
+    created = client.post(
+        "/api/v1/events/", {**EVENT_BODY, "slug": "their-own"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    # A signed-in user who organises nothing is no organiser.
+    nobody = APIClient()
+    nobody.force_authenticate(UserFactory(is_staff=False))
+    assert nobody.post("/api/v1/events/", EVENT_BODY, format="json").status_code == 403

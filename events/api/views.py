@@ -51,10 +51,25 @@ def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
 
 
 class IsOrganiserUser(permissions.IsAuthenticated):
-    """A signed-in organiser (staff); which events are theirs is checked per event."""
+    """Signed in; whose event it is, the event's scoping decides (another's is 404,
+    so that nothing tells what exists). Organisers are not staff: the admin is for
+    operators only.
+    """
+
+
+class MayCreateEvents(permissions.IsAuthenticated):
+    """An organiser may start an event: a superuser, a member of the organisers'
+    group that ``add_organiser`` fills, or an organiser of some event already."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(super().has_permission(request, view) and request.user.is_staff)
+        if not super().has_permission(request, view):
+            return False
+        user = request.user
+        return bool(
+            user.is_superuser
+            or user.groups.filter(name="Organisers").exists()
+            or user.organised_events.exists()  # type: ignore[union-attr]
+        )
 
 
 def paginated(name: str, serializer: Any) -> Any:
@@ -81,7 +96,7 @@ TOKEN_PARAMETER = OpenApiParameter(
 
 class EventListApi(APIView):
     def get_permissions(self) -> list[Any]:
-        return [IsOrganiserUser()] if self.request.method == "POST" else []
+        return [MayCreateEvents()] if self.request.method == "POST" else []
 
     @extend_schema(
         responses={
