@@ -206,7 +206,8 @@ class Review(models.Model):
         on_delete=models.PROTECT,
         related_name="award_reviews",
     )
-    score = models.PositiveSmallIntegerField(_("score"))
+    # Empty only where the judge declared a conflict of interest and gave no score.
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     conflict_of_interest = models.BooleanField(_("conflict of interest"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -219,12 +220,15 @@ class Review(models.Model):
                 fields=["nomination", "judge"], name="review_one_per_judge"
             ),
             models.CheckConstraint(
-                condition=Q(score__gte=1, score__lte=10), name="review_score_1_to_10"
+                condition=Q(score__gte=1, score__lte=10)
+                | Q(score__isnull=True, conflict_of_interest=True),
+                name="review_score_1_to_10",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.judge} → {self.nomination}: {self.score}"
+        score = "–" if self.score is None else self.score
+        return f"{self.judge} → {self.nomination}: {score}"
 
 
 class Certificate(models.Model):

@@ -1,12 +1,21 @@
-"""The award notice: congratulations, the certificate link, the ceremony invitation."""
+"""Award mail: the award notice (congratulations, the certificate link, the
+ceremony invitation) and the judges' invitation and reminder.
+"""
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from notifications.ics import calendar_file
 from notifications.services import Email
 
-from .models import AwardBatch, Certificate
+from .models import AwardBatch, Certificate, Nomination, Review
 
 
 def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Email]:
@@ -69,3 +78,89 @@ def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Em
             )
         )
     return emails
+
+
+def _may_get_password_link(judge: Any, batch: AwardBatch) -> bool:
+    """Whether this batch's organisers may mail the judge a set-password link.
+
+    The link is in the event's outbox, which its organisers can read; so it goes
+    only to an account that has never been used and exists for this event alone
+    (no password, never signed in, no other event's batch, organises nothing).
+    Anyone else gets the sign-in page, which offers a password reset by mail.
+    """
+    return (
+        not judge.has_usable_password()
+        and judge.last_login is None
+        and not judge.is_staff
+        and not judge.is_superuser
+        and not judge.organised_events.exists()
+        and not judge.judged_batches.exclude(
+            category__event_id=batch.category.event_id
+        ).exists()
+    )
+
+
+def judge_link(judge: Any, batch: AwardBatch) -> tuple[str, bool]:
+    """The judge's way to the judging page: (absolute URL, whether it sets a password).
+
+    A set-password link carries Django's password-reset token, which stops working
+    once the password is set (or the judge signs in) and after PASSWORD_RESET_TIMEOUT.
+    """
+    judging = reverse("awards:judging", kwargs={"batch_id": batch.pk})
+    if _may_get_password_link(judge, batch):
+        path = reverse(
+            "awards:judge_welcome",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(judge.pk)),
+                "token": default_token_generator.make_token(judge),
+            },
+        )
+        return f"{settings.SITE_URL}{path}?{urlencode({'batch': batch.pk})}", True
+    login = reverse("login")
+    return f"{settings.SITE_URL}{login}?{urlencode({'next': judging})}", False
+
+
+def _judge_context(judge: Any, batch: AwardBatch) -> dict[str, object]:
+    link, sets_password = judge_link(judge, batch)
+    open_nominations = batch.nominations.exclude(status=Nomination.Status.WITHDRAWN)
+    return {
+        "event_title": batch.category.event.title,
+        "batch_title": batch.title,
+        "category_name": batch.category.name,
+        "link_url": link,
+        "sets_password": sets_password,
+        "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        "total": open_nominations.count(),
+        "scored": Review.objects.filter(
+            judge=judge, nomination__in=open_nominations
+        ).count(),
+        "email": judge.email or judge.get_username(),
+    }
+
+
+def judge_invitation(judge: Any, batch: AwardBatch, language: str) -> Email:
+    """The invitation to judge a batch; one per judge and batch."""
+    return Email(
+        kind="judge_invited",
+        to=judge.email or judge.get_username(),
+        template="awards/email/judge_invited",
+        dedupe_key=f"judge_invited:batch:{batch.pk}:user:{judge.pk}",
+        context=_judge_context(judge, batch),
+        language=language,
+        about=("auth.user", str(judge.pk)),
+        scope=f"event:{batch.category.event_id}",
+    )
+
+
+def judge_reminder(judge: Any, batch: AwardBatch, language: str) -> Email:
+    """A reminder to score; each one the organiser sends is its own cause."""
+    return Email(
+        kind="judge_reminded",
+        to=judge.email or judge.get_username(),
+        template="awards/email/judge_reminded",
+        dedupe_key=f"judge_reminded:batch:{batch.pk}:user:{judge.pk}:{uuid.uuid4().hex}",
+        context=_judge_context(judge, batch),
+        language=language,
+        about=("auth.user", str(judge.pk)),
+        scope=f"event:{batch.category.event_id}",
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -13,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from events.services import AttendeeData, registration_reserve
+from notifications.models import Notification
 from notifications.services import notifications_enqueue
 
 from .errors import (
+    AwardNotFound,
     BatchLocked,
     CertificateNotRevoked,
     DuplicateBatch,
@@ -282,6 +285,164 @@ def review_create(
             raise DuplicateReview() from exc
         raise
     return review
+
+
+def _judge_language(judge: Any, batch: AwardBatch) -> str:
+    """The language the organisers chose when they invited the judge to this batch."""
+    invitation = (
+        Notification.objects.filter(
+            kind="judge_invited",
+            dedupe_key=f"judge_invited:batch:{batch.pk}:user:{judge.pk}",
+        )
+        .values_list("language", flat=True)
+        .first()
+    )
+    return invitation or "zh-hans"
+
+
+@transaction.atomic
+def judge_invite(*, batch: AwardBatch, email: str, language: str, actor: Any) -> Any:
+    """Makes the address a judge of a draft batch and mails the invitation.
+
+    A new account gets a one-time link to set its password that lands on the
+    judging page; an account that exists gets the sign-in page. Inviting a judge
+    of the batch again sends nothing new (a reminder does).
+    """
+    from .notices import judge_invitation
+
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    judge = judge_add(batch=batch, email=email, actor=actor)
+    notifications_enqueue([judge_invitation(judge, batch, language)])
+    return judge
+
+
+@transaction.atomic
+def judge_remind(*, batch: AwardBatch, judge: Any, actor: Any) -> None:
+    """Mails a judge of a draft batch a reminder with their progress and way in."""
+    from .notices import judge_reminder
+
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    if not batch.judges.filter(pk=judge.pk).exists():
+        raise NotAllowed()
+    notifications_enqueue([judge_reminder(judge, batch, _judge_language(judge, batch))])
+    _audit(actor, "judge_reminded", batch, batch, judge=judge.email)
+
+
+@transaction.atomic
+def judge_remove(*, batch: AwardBatch, judge: Any, actor: Any) -> int:
+    """Takes a judge off a draft batch; the scores they gave stay. Returns how many."""
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    batch.judges.remove(judge)
+    kept = Review.objects.filter(nomination__batch=batch, judge=judge).count()
+    _audit(actor, "judge_removed", batch, batch, judge=judge.email, reviews_kept=kept)
+    return kept
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """What a judge filled in for one nomination on the judging page."""
+
+    nomination_id: int
+    score: int | None
+    comment: str = ""
+    conflict_of_interest: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewsSaved:
+    created: int
+    changed: int
+
+
+def _check_entry(entry: ReviewEntry) -> None:
+    if entry.conflict_of_interest:
+        return
+    if entry.score is None or not 1 <= entry.score <= 10:
+        raise ValidationError(
+            _("Give a score from 1 to 10, or declare a conflict of interest."),
+            code="score_required",
+        )
+
+
+@transaction.atomic
+def reviews_save(
+    *, batch: AwardBatch, judge: Any, entries: list[ReviewEntry]
+) -> ReviewsSaved:
+    """Creates or changes a judge's reviews of a draft batch, all in one transaction.
+
+    A conflict of interest needs no score and keeps none: it stays out of the mean.
+    Entries for nominations that are withdrawn or of another batch are refused; an
+    entry that changes nothing is left alone (and not audited).
+    """
+    for entry in entries:
+        _check_entry(entry)
+    batch = _locked_batch(batch)
+    if not batch.is_draft:
+        raise BatchLocked()
+    if not batch.judges.filter(pk=judge.pk).exists():
+        raise NotAllowed()
+    ids = {entry.nomination_id for entry in entries}
+    open_ids = set(
+        batch.nominations.filter(pk__in=ids)
+        .exclude(status=Nomination.Status.WITHDRAWN)
+        .values_list("pk", flat=True)
+    )
+    if ids - open_ids:
+        raise AwardNotFound()
+    existing = {
+        r.nomination_id: r
+        for r in Review.objects.select_for_update().filter(
+            nomination_id__in=ids, judge=judge
+        )
+    }
+    created = changed = 0
+    for entry in entries:
+        score = None if entry.conflict_of_interest else entry.score
+        review = existing.get(entry.nomination_id)
+        if review is None:
+            review = Review.objects.create(
+                nomination_id=entry.nomination_id,
+                judge=judge,
+                score=score,
+                comment=entry.comment,
+                conflict_of_interest=entry.conflict_of_interest,
+            )
+            existing[entry.nomination_id] = review
+            created += 1
+            _audit(
+                judge,
+                "reviewed",
+                review,
+                batch,
+                score=score,
+                conflict=entry.conflict_of_interest,
+            )
+            continue
+        before = {
+            "score": review.score,
+            "comment": review.comment,
+            "conflict": review.conflict_of_interest,
+        }
+        after = {
+            "score": score,
+            "comment": entry.comment,
+            "conflict": entry.conflict_of_interest,
+        }
+        if before == after:
+            continue
+        review.score = score
+        review.comment = entry.comment
+        review.conflict_of_interest = entry.conflict_of_interest
+        review.save(update_fields=["score", "comment", "conflict_of_interest"])
+        changed += 1
+        _audit(judge, "review_changed", review, batch, before=before, after=after)
+    return ReviewsSaved(created=created, changed=changed)
 
 
 @transaction.atomic

@@ -17,4 +17,9 @@ urlpatterns = [
         "organise/batches/<int:batch_id>/script/", views.announcer_script, name="script"
     ),
     path("judging/<int:batch_id>/", views.judging, name="judging"),
+    path(
+        "judging/welcome/<uidb64>/<token>/",
+        views.JudgeWelcomeView.as_view(),
+        name="judge_welcome",
+    ),
 ]

@@ -5,6 +5,7 @@ waiting), award category, batch and nomination, built through the services.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -15,6 +16,7 @@ from awards.services import (
     batch_approve,
     batch_create,
     category_create,
+    judge_add,
     nomination_create,
     nomination_update,
 )
@@ -32,6 +34,7 @@ class World:
     registration: Registration
     batch: AwardBatch
     markers: list[str]
+    judge: Any = None
 
 
 def build_world(tag: str) -> World:
@@ -85,6 +88,7 @@ def build_world(tag: str) -> World:
     batch_approve(batch=batch, actor=organiser)
     batch_announce(batch=batch, actor=organiser)
     certificate = batch.certificates.get()
+    judge = judge_add(batch=batch, email=f"judge-{tag}@example.org", actor=organiser)
     markers = [
         event.title,
         session.title,
@@ -96,8 +100,9 @@ def build_world(tag: str) -> World:
         f"Batch of {tag.upper()}",
         f"Nominee {tag.upper()}",
         certificate.number,
+        judge.email,
     ]
-    return World(organiser, event, session, registration, batch, markers)
+    return World(organiser, event, session, registration, batch, markers, judge)
 
 
 def console_routes() -> list[str]:
@@ -134,6 +139,7 @@ def fill_route(route: str, world: World) -> str:
         "category_id": world.batch.category_id,
         "nomination_id": world.batch.nominations.first().pk,
         "number": world.batch.certificates.first().number,
+        "user_id": world.judge.pk,
     }
     if "/mail/" in route:
         values["pk"] = values["id"] = values["notification_id"]

@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from awards import services
-from awards.models import AwardBatch, AwardCategory, Nomination, Review
+from awards import selectors, services
+from awards.models import AuditEntry, AwardBatch, AwardCategory, Nomination, Review
 
 from .factories import EventFactory, SessionFactory, UserFactory
 
@@ -41,28 +41,133 @@ def batch(organiser):
     return batch
 
 
-def test_judge_page_shows_progress_and_takes_a_score(client, batch) -> None:
+def _judge(batch):
     judge = UserFactory(is_staff=False)
     services.judge_add(batch=batch, email=judge.email, actor=None)
+    return judge
+
+
+def _row(nomination, score="", comment="", conflict=False) -> dict[str, str]:
+    data = {f"n{nomination.pk}-score": str(score), f"n{nomination.pk}-comment": comment}
+    if conflict:
+        data[f"n{nomination.pk}-conflict_of_interest"] = "on"
+    return data
+
+
+def test_judging_form_saves_several_rows_updates_and_records_a_conflict(
+    client, batch
+) -> None:
+    """One form holds every open nomination; saving it creates the filled rows and
+    leaves the empty ones; a second save changes a score; a declared conflict
+    keeps no score and stays out of the mean; each change is audited."""
+    judge = _judge(batch)
     client.force_login(judge)
+    first, second, third, *_rest = batch.nominations.order_by("pk")
+    services.nomination_update(
+        nomination=_rest[-1], data={"status": "withdrawn"}, actor=None
+    )
     page = client.get(f"/judging/{batch.pk}/").content.decode()
-    assert "Scored 0 of 7" in page
-    first = batch.nominations.order_by("pk").first()
+    assert "Scored 0 of 6" in page, "a withdrawn nomination is not to be scored"
+    assert page.count('type="radio"') == 6 * 10
     response = client.post(
         f"/judging/{batch.pk}/",
-        {
-            "nomination": first.pk,
-            "score": 8,
-            "comment": "好",
-            "conflict_of_interest": "on",
-        },
+        {**_row(first, 8, "好"), **_row(second, 5), **_row(third, conflict=True)},
     )
     assert response.status_code == 302
-    review = Review.objects.get()
-    assert review.score == 8 and review.conflict_of_interest
-    assert "Scored 1 of 7" in client.get(f"/judging/{batch.pk}/").content.decode()
-    bad = client.post(f"/judging/{batch.pk}/", {"nomination": first.pk, "score": 11})
-    assert bad.status_code == 200 and Review.objects.count() == 1
+    mine = {r.nomination_id: r for r in Review.objects.filter(judge=judge)}
+    assert (mine[first.pk].score, mine[first.pk].comment) == (8, "好")
+    assert mine[second.pk].score == 5
+    assert mine[third.pk].conflict_of_interest and mine[third.pk].score is None
+    assert "Scored 3 of 6" in client.get(f"/judging/{batch.pk}/").content.decode()
+
+    client.post(
+        f"/judging/{batch.pk}/",
+        {**_row(first, 8, "好"), **_row(second, 9), **_row(third, 7, conflict=True)},
+    )
+    assert Review.objects.get(judge=judge, nomination=second).score == 9
+    assert Review.objects.get(judge=judge, nomination=third).score is None
+    actions = list(
+        AuditEntry.objects.filter(batch=batch, actor=judge).values_list(
+            "action", flat=True
+        )
+    )
+    assert sorted(actions) == ["review_changed", "reviewed", "reviewed", "reviewed"]
+
+    other = _judge(batch)
+    services.reviews_save(
+        batch=batch,
+        judge=other,
+        entries=[services.ReviewEntry(nomination_id=third.pk, score=2)],
+    )
+    ranking = {n.pk: n for n in selectors.batch_ranking(batch)}
+    assert ranking[third.pk].mean_score == 2, "the conflict is left out of the mean"
+    assert ranking[third.pk].reviews_count == 2
+
+
+def test_a_bad_row_is_not_saved_and_says_why_the_others_are(client, batch) -> None:
+    judge = _judge(batch)
+    client.force_login(judge)
+    first, second, third, *_rest = batch.nominations.order_by("pk")
+    response = client.post(
+        f"/judging/{batch.pk}/",
+        {**_row(first, 11), **_row(second, 6), **_row(third, "", "no score")},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count('class="error-box"') == 2
+    assert "Ensure this value is less than or equal to 10." in page
+    assert "Give a score from 1 to 10, or declare a conflict of interest." in page
+    assert "no score" in page, "the bad row keeps what the judge typed"
+    assert '<li class="success">' not in page
+    assert list(Review.objects.values_list("nomination_id", "score")) == [
+        (second.pk, 6)
+    ]
+
+
+def test_a_row_saves_on_its_own_in_json(client, batch) -> None:
+    """What judging.js posts as a field changes: one row, answered in JSON."""
+    judge = _judge(batch)
+    client.force_login(judge)
+    first, second = batch.nominations.order_by("pk")[:2]
+    url = f"/judging/{batch.pk}/"
+    saved = client.post(url, {"only": first.pk, **_row(first, 7), **_row(second, 3)})
+    assert saved.status_code == 200
+    assert saved.json() == {
+        "saved": True,
+        "errors": [],
+        "scored": 1,
+        "total": 7,
+        "progress": "Scored 1 of 7",
+    }
+    assert list(Review.objects.values_list("nomination_id", flat=True)) == [first.pk]
+    bad = client.post(url, {"only": first.pk, **_row(first, "")})
+    assert bad.status_code == 400 and not bad.json()["saved"]
+    assert bad.json()["errors"] == [
+        "Give a score from 1 to 10, or declare a conflict of interest."
+    ]
+    assert Review.objects.get().score == 7
+    assert client.post(url, {"only": 999999, **_row(first, 7)}).status_code == 404
+
+
+def test_the_judging_page_is_read_only_once_the_batch_is_approved(
+    client, batch
+) -> None:
+    judge = _judge(batch)
+    first = batch.nominations.order_by("pk").first()
+    services.reviews_save(
+        batch=batch,
+        judge=judge,
+        entries=[services.ReviewEntry(nomination_id=first.pk, score=6)],
+    )
+    Nomination.objects.filter(batch=batch).update(status="awarded")
+    services.batch_approve(batch=batch, actor=None)
+    client.force_login(judge)
+    page = client.get(f"/judging/{batch.pk}/").content.decode()
+    assert "Your score: 6" in page and 'type="radio"' not in page
+    refused = client.post(f"/judging/{batch.pk}/", {"only": first.pk, **_row(first, 9)})
+    assert refused.status_code == 409
+    assert Review.objects.get().score == 6
 
 
 def test_judging_page_is_for_the_batch_judges_only(client, batch, organiser) -> None:
@@ -70,6 +175,12 @@ def test_judging_page_is_for_the_batch_judges_only(client, batch, organiser) -> 
     assert client.get(f"/judging/{batch.pk}/").status_code == 404
     client.force_login(organiser)
     assert client.get(f"/judging/{batch.pk}/").status_code == 404
+    other = AwardBatch.objects.create(
+        category=batch.category, number=6, title="Sixth batch"
+    )
+    client.force_login(_judge(other))
+    assert client.get(f"/judging/{batch.pk}/").status_code == 404
+    assert client.post(f"/judging/{batch.pk}/", {}).status_code == 404
 
 
 def test_ranking_approve_and_announce(client, batch, organiser) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, batches, ceremony, certificates, setup, views
+from . import audit, batches, ceremony, certificates, judges, setup, views
 
 app_name = "awards_console"
 
@@ -52,6 +52,17 @@ urlpatterns = [
     path(batch + "announce/", batches.batch_announce, name="batch_announce"),
     path(batch + "run-of-show/", ceremony.run_of_show_edit, name="run_of_show"),
     path(batch + "script/", ceremony.announcer_script, name="script"),
+    path(batch + "judges/", judges.judges, name="judges"),
+    path(
+        batch + "judges/<int:user_id>/remind/",
+        judges.judge_remind,
+        name="judge_remind",
+    ),
+    path(
+        batch + "judges/<int:user_id>/remove/",
+        judges.judge_remove,
+        name="judge_remove",
+    ),
     path(batch + "scores.csv", certificates.scores_csv, name="scores_csv"),
     path(batch + "certificates/", certificates.certificate_list, name="certificates"),
     path(
