@@ -34,7 +34,7 @@ install: $(VENV)/.installed
 dev-install: $(VENV)/.dev-installed
 
 demo: install
-	mkdir -p var/mail var/broker/processed
+	mkdir -p var/mail var/broker/processed var/broker/control
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py add_organiser $(DEMO_ORGANISER) social-work-week-2021 --password $(DEMO_PASSWORD) > /dev/null
@@ -46,10 +46,7 @@ demo: install
 	@echo "  Mail:          written to var/mail/ (one .eml per message) and shown here"
 	@echo
 	@# The worker and the scheduler run beside the web server and stop with it.
-	$(BIN)/celery -A config worker --queues celery,mail --concurrency 2 --loglevel WARNING & \
-	$(BIN)/celery -A config beat --loglevel WARNING --schedule var/celerybeat-schedule & \
-	trap 'kill %1 %2 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
+	BIN=$(BIN) exec sh scripts/demo.sh
 
 lint: dev-install
 	$(BIN)/ruff check .

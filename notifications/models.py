@@ -82,3 +82,23 @@ class Unsubscription(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class UnsubscribeKey(models.Model):
+    """A random key standing for an address in unsubscribe links.
+
+    The link carries this key, signed with a timestamp, rather than the address, so
+    that a forwarded or logged link does not show whose it is; the signature's age
+    bounds how long an old email's link works.
+    """
+
+    key = models.CharField(_("key"), max_length=43, unique=True)
+    email = models.EmailField(_("email"), unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unsubscribe key")
+        verbose_name_plural = _("unsubscribe keys")
+
+    def __str__(self) -> str:
+        return self.key

@@ -8,6 +8,7 @@ event or an award is.
 import datetime as dt
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,12 @@ from django.utils.translation import gettext, gettext_lazy
 
 from config.problems import ConflictError
 
-from .models import Notification, Unsubscription
+from .models import Notification, UnsubscribeKey, Unsubscription
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_SALT = "podium.notifications.unsubscribe"
+# Version 2: tokens name a random key, not the address (old links no longer work).
+UNSUBSCRIBE_SALT = "podium.notifications.unsubscribe.v2"
 DISPATCH_REQUESTED = "podium:notifications:dispatch-requested"
 DISPATCH_DELAY = 1  # seconds
 # Planners add rows that fall due (reminders); apps register theirs at start-up.
@@ -246,7 +248,24 @@ def notifications_deliver(*, ids: Sequence[int]) -> dict[str, int]:
 
 
 def unsubscribe_token(email: str) -> str:
-    return signing.dumps(email.strip().lower(), salt=UNSUBSCRIBE_SALT, compress=True)
+    """An opaque link token for the address: a signed, dated random key, no address.
+
+    The key is stored once per address (``UnsubscribeKey``); each email signs it
+    afresh, so its link works for ``NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE`` seconds
+    (a year) from when it was written.
+    """
+    address = email.strip().lower()
+    key = (
+        UnsubscribeKey.objects.filter(email=address)
+        .values_list("key", flat=True)
+        .first()
+    )
+    if key is None:
+        row, _created = UnsubscribeKey.objects.get_or_create(
+            email=address, defaults={"key": secrets.token_urlsafe(16)}
+        )
+        key = row.key
+    return signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign(key)
 
 
 def unsubscribe_url(email: str) -> str:
@@ -259,11 +278,17 @@ def unsubscribe_url(email: str) -> str:
 
 
 def email_from_unsubscribe_token(token: str) -> str | None:
+    """The address of a link's token; None when forged, expired or unknown."""
+    max_age = getattr(settings, "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE", 366 * 86400)
     try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+        key = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign(
+            token, max_age=max_age
+        )
+    except signing.BadSignature:  # forged, expired (SignatureExpired), or old format
         return None
-    return value if isinstance(value, str) else None
+    return (
+        UnsubscribeKey.objects.filter(key=key).values_list("email", flat=True).first()
+    )
 
 
 @transaction.atomic

@@ -745,3 +745,201 @@ def test_cookies_work_over_plain_http_and_check_deploy_says_why() -> None:
     assert "podium.W001" in check.stderr + check.stdout
     clean = production_settings("https://podium.example.org", ["check", "--deploy"])
     assert "podium.W001" not in clean.stderr + clean.stdout
+
+
+# Finding 5: opaque, expiring unsubscribe tokens
+
+
+def test_the_unsubscribe_token_does_not_carry_the_address() -> None:
+    import base64
+    import contextlib
+    import zlib
+
+    from notifications.services import email_from_unsubscribe_token, unsubscribe_token
+
+    token = unsubscribe_token("Chen.Jiameng@Example.org")
+    assert email_from_unsubscribe_token(token) == "chen.jiameng@example.org"
+    readable = [token.lower()]
+    for part in token.replace(":", ".").split("."):
+        padded = part + "=" * (-len(part) % 4)
+        try:
+            raw = base64.urlsafe_b64decode(padded)
+        except ValueError:
+            continue
+        readable.append(raw.decode("latin-1").lower())
+        with contextlib.suppress(zlib.error):
+            readable.append(zlib.decompress(raw).decode("latin-1").lower())
+    assert not any("chen" in text or "example" in text for text in readable)
+    # Another address gets another key; the same address keeps its key.
+    assert unsubscribe_token("other@example.org").split(":")[0] != token.split(":")[0]
+    assert (
+        unsubscribe_token("chen.jiameng@example.org").split(":")[0]
+        == token.split(":")[0]
+    )
+
+
+def test_an_unsubscribe_link_works_for_a_year_then_expires(client, monkeypatch) -> None:
+    import time
+
+    from notifications.models import Unsubscription
+    from notifications.services import unsubscribe_token
+
+    now = time.time()
+    monkeypatch.setattr("django.core.signing.time.time", lambda: now - 364 * 86400)
+    from_last_year = unsubscribe_token("chen@example.org")
+    monkeypatch.setattr("django.core.signing.time.time", lambda: now - 367 * 86400)
+    too_old = unsubscribe_token("chen@example.org")
+    monkeypatch.setattr("django.core.signing.time.time", lambda: now)
+
+    assert client.get(f"/unsubscribe/{too_old}/").status_code == 404
+    assert client.post(f"/unsubscribe/{too_old}/").status_code == 404
+    assert not Unsubscription.objects.exists()
+    page = client.get(f"/unsubscribe/{from_last_year}/")
+    assert page.status_code == 200
+    assert client.post(f"/unsubscribe/{from_last_year}/").status_code == 200
+    assert Unsubscription.objects.filter(email="chen@example.org").exists()
+
+
+def test_old_format_and_forged_unsubscribe_tokens_are_not_found(client) -> None:
+    from django.core import signing
+
+    from notifications.models import Unsubscription
+    from notifications.services import unsubscribe_token
+
+    old = signing.dumps(
+        "chen@example.org", salt="podium.notifications.unsubscribe", compress=True
+    )
+    assert client.post(f"/unsubscribe/{old}/").status_code == 404
+    token = unsubscribe_token("chen@example.org")
+    key, stamp, signature = token.split(":")
+    assert (
+        client.post(f"/unsubscribe/{key}:{stamp}:{signature[:-2]}xx/").status_code
+        == 404
+    )
+    assert client.post(f"/unsubscribe/{key}x:{stamp}:{signature}/").status_code == 404
+    assert not Unsubscription.objects.exists()
+
+
+def test_a_reminder_carries_an_opaque_one_click_unsubscribe_link() -> None:
+    from notifications.delivery import render_message
+    from notifications.models import Notification
+
+    row = Notification.objects.create(
+        kind="session_reminder",
+        recipient="chen@example.org",
+        template="registration/email/password_reset",
+        context={"reset_url": "http://x", "valid_days": 3},
+        unsubscribable=True,
+        dedupe_key="reminder:test",
+        send_after=dt.datetime.now(dt.UTC),
+    )
+    message = render_message(row)
+    header = message.extra_headers["List-Unsubscribe"]
+    assert "/unsubscribe/" in header
+    assert "chen" not in header.lower() and "example" not in header.lower()
+
+
+# Finding 6: `make demo` stops its worker and scheduler with it, under dash
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_alive(pgid: int) -> bool:
+    import os
+
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_members(pgid: int) -> list[str]:
+    import subprocess
+
+    listing = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-g", str(pgid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return [line.strip() for line in listing.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["TERM to the script", "Ctrl-C to the group"])
+def test_the_demo_stops_worker_and_beat_with_the_web_server(tmp_path, how) -> None:
+    """scripts/demo.sh under Debian's /bin/sh (dash) leaves no process behind."""
+    import os
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    assert os.path.realpath("/bin/sh").endswith("dash") or shutil.which("dash")
+    port = _free_port()
+    control_dir = settings.BASE_DIR / "control"
+    before = set(control_dir.iterdir()) if control_dir.exists() else set()
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "CELERY_BROKER_URL": "filesystem://",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "PODIUM_DEMO_ADDRESS": f"127.0.0.1:{port}",
+        "NOTIFICATIONS_DISPATCH_INTERVAL": "1",
+        "BIN": str(settings.BASE_DIR / ".venv" / "bin"),
+    }
+    demo = subprocess.Popen(
+        ["/bin/sh", "scripts/demo.sh"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        start_new_session=True,  # its own process group, as make's job would be
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pgid = demo.pid
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the web server did not start"
+                time.sleep(0.5)
+        members = _group_members(pgid)
+        deadline = time.monotonic() + 30
+        while not (
+            any("worker" in m for m in members) and any(" beat" in m for m in members)
+        ):
+            assert time.monotonic() < deadline, members
+            time.sleep(0.5)
+            members = _group_members(pgid)
+        # Beat has sent a dispatch through the broker, which wrote its exchange table.
+        exchanges = settings.BASE_DIR / "var" / "broker" / "control"
+        deadline = time.monotonic() + 30
+        while not list(exchanges.glob("*.exchange")):
+            assert time.monotonic() < deadline, "no exchange table under var/broker/"
+            time.sleep(0.5)
+        if how == "TERM to the script":
+            demo.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(pgid, signal.SIGINT)
+        demo.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _group_alive(pgid):
+            assert time.monotonic() < deadline, _group_members(pgid)
+            time.sleep(0.5)
+    finally:
+        if _group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+    after = set(control_dir.iterdir()) if control_dir.exists() else set()
+    assert after <= before, "the broker's control files belong under var/broker/"
+    assert (settings.BASE_DIR / "var" / "broker" / "control").is_dir()
