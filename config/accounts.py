@@ -37,7 +37,7 @@ class _Limit(SimpleRateThrottle):
         self.scope = scope
         self.rate = rate
         self.ident = ident
-        self.num_requests, self.duration = self.parse_rate(rate)  # type: ignore[assignment]
+        self.num_requests, self.duration = self.parse_rate(rate)
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.ident}

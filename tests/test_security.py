@@ -943,3 +943,28 @@ def test_the_demo_stops_worker_and_beat_with_the_web_server(tmp_path, how) -> No
     after = set(control_dir.iterdir()) if control_dir.exists() else set()
     assert after <= before, "the broker's control files belong under var/broker/"
     assert (settings.BASE_DIR / "var" / "broker" / "control").is_dir()
+
+
+def test_the_console_event_form_refuses_bidi_controls_in_the_description(
+    client, organiser, event
+) -> None:
+    client.force_login(organiser)
+    before = Event.objects.values().get(pk=event.pk)
+    response = client.post(
+        reverse("console:event_edit", args=[event.slug]),
+        {
+            "title": event.title,
+            "description": "Welcome \u202eto the week",
+            "timezone": event.timezone,
+            "starts_on": event.starts_on.isoformat(),
+            "ends_on": event.ends_on.isoformat(),
+            "venue_name": event.venue.name,
+            "venue_address": event.venue.address,
+            "registration_opens_at": "",
+            "registration_closes_at": "",
+            "reminder_offsets": "1440, 120",
+        },
+    )
+    assert response.status_code in (200, 400)
+    assert "description" in response.context["form"].errors
+    assert Event.objects.values().get(pk=event.pk) == before

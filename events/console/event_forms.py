@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import Event, Session, validate_reminder_offsets
-from ..validators import no_control_characters
+from ..validators import clean_free_text, no_control_characters
 
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -131,6 +131,7 @@ def _description() -> forms.CharField:
         label=_("Description"),
         max_length=20000,
         required=False,
+        validators=[clean_free_text],
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
