@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The database down or restarting: 503 with Retry-After, not 500 (config.health).
+    "config.health.DatabaseUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its answer.
     "axes.middleware.AxesMiddleware",
@@ -246,6 +248,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with a fix that keeps the worker alive when Redis
+    # restarts (see config.celery.RedisChannel).
+    CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -285,6 +291,9 @@ NOTIFICATIONS_STALE_AFTER = env.int("NOTIFICATIONS_STALE_AFTER", default=300)
 NOTIFICATIONS_RETRY_BASE = env.int("NOTIFICATIONS_RETRY_BASE", default=30)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=50)
+# Seconds the oldest due email may wait before /healthz and the console call mail
+# stalled (no worker, no beat, or a broker that lost the queue for good).
+NOTIFICATIONS_STALLED_AFTER = env.int("NOTIFICATIONS_STALLED_AFTER", default=600)
 # Seconds an unsubscribe link keeps working after its email was written (a year).
 NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE = env.int(
     "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE", default=366 * 86400

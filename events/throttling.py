@@ -1,16 +1,21 @@
 """Per-client-IP throttling of registration creates (``REGISTRATION_RATE_LIMIT``)."""
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
+logger = logging.getLogger(__name__)
+
 
 class RegistrationRateThrottle(SimpleRateThrottle):
     """Limits registration creates per client IP; an empty setting turns it off.
 
     Works for API views and, through ``allow_request(request, None)``, for pages.
+    The counts live in the cache (Redis): when it cannot be reached the limit is
+    not applied, with a warning, rather than refusing people a seat.
     """
 
     scope = "registrations"
@@ -24,7 +29,18 @@ class RegistrationRateThrottle(SimpleRateThrottle):
             "ident": self.get_ident(request),
         }
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:  # the cache backend's own errors, whatever they are
+            logger.warning(
+                "Registration rate limit not applied: the cache is unavailable (%s: %s).",
+                exc.__class__.__name__,
+                exc,
+            )
+            return True
+
 
 def registration_allowed(request: HttpRequest) -> bool:
     """Counts one registration attempt of a page's client; False once over the limit."""
-    return RegistrationRateThrottle().allow_request(request, None)  # type: ignore[arg-type]
+    return RegistrationRateThrottle().allow_request(request, None)

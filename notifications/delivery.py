@@ -6,12 +6,14 @@ import datetime as dt
 import logging
 import re
 import smtplib
+import time
 from collections.abc import Sequence
 from email.mime.image import MIMEImage
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -139,17 +141,47 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
                         counts[_give_back(waiting, exc)] += 1
                     remaining = []
                 continue
-            Notification.objects.filter(
-                pk=row.pk, status=Notification.Status.SENDING
-            ).update(
-                status=Notification.Status.SENT,
-                sent_at=timezone.now(),
-                message_id=message_id_for(row),
-                claimed_at=None,
-                last_error="",
-            )
+            _record_sent(row, message_id_for(row))
             counts["sent"] += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()
     return counts
+
+
+def _record_sent(row: Notification, message_id: str) -> None:
+    """Marks a row sent once SMTP took it, waiting out a database restart.
+
+    Between SMTP taking a message and this mark lies the one window for a duplicate
+    (the row would go back to pending as stale and be sent again), so a lost
+    database connection is retried for ``NOTIFICATIONS_RECORD_SENT_PATIENCE``
+    seconds before the delivery gives up and the rest of its batch waits.
+    """
+    patience = float(getattr(settings, "NOTIFICATIONS_RECORD_SENT_PATIENCE", 30))
+    deadline = time.monotonic() + patience
+    pause = 0.25
+    while True:
+        try:
+            Notification.objects.filter(
+                pk=row.pk, status=Notification.Status.SENDING
+            ).update(
+                status=Notification.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                claimed_at=None,
+                last_error="",
+            )
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "Notification %s was sent but cannot be marked sent yet (%s); "
+                "retrying in %.2g s.",
+                row.pk,
+                exc,
+                pause,
+            )
+            connection.close()  # the next query opens a new connection
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)

@@ -1,12 +1,14 @@
 """Reads of the outbox, always within a scope (whose mail it is) handed in by the caller.
 
 The outbox knows nothing of events: callers name the scope (``event:12``) and what a
-row is about (``events.registration``, ``42``).
+row is about (``events.registration``, ``42``). Only the operator's view, the health
+of the whole outbox (``outbox_health``, for ``/healthz``), reads across scopes.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -85,3 +87,50 @@ def notification_health_for_scope(
         oldest_due_at=Min("send_after", filter=due),
     )
     return MailHealth(**numbers)
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """Whether mail is flowing: the emails due and how long the oldest has waited."""
+
+    status: str  # "ok", or "stalled" once the oldest due email waited too long
+    queued: int  # due now (or being sent), not delivered yet
+    oldest_due_at: dt.datetime | None
+    waited_seconds: int  # how long the oldest due email has waited (0 if none)
+    stalled_after: int  # NOTIFICATIONS_STALLED_AFTER, the threshold
+
+
+def mail_stalled(
+    *, oldest_due_at: dt.datetime | None, now: dt.datetime | None = None
+) -> bool:
+    """True when an email due at ``oldest_due_at`` waited over the threshold.
+
+    One rule for ``/healthz`` and the console's mail health alike.
+    """
+    if oldest_due_at is None:
+        return False
+    now = now or timezone.now()
+    return (now - oldest_due_at).total_seconds() > _stalled_after()
+
+
+def _stalled_after() -> int:
+    return int(getattr(settings, "NOTIFICATIONS_STALLED_AFTER", 600))
+
+
+def outbox_health(*, now: dt.datetime | None = None) -> OutboxHealth:
+    """The whole outbox's health, in one query: is the oldest due email too old?"""
+    now = now or timezone.now()
+    status = Notification.Status
+    due = Q(status=status.PENDING, send_after__lte=now) | Q(status=status.SENDING)
+    numbers = Notification.objects.filter(due).aggregate(
+        queued=Count("pk"), oldest_due_at=Min("send_after")
+    )
+    oldest = numbers["oldest_due_at"]
+    waited = max(int((now - oldest).total_seconds()), 0) if oldest else 0
+    return OutboxHealth(
+        status="stalled" if mail_stalled(oldest_due_at=oldest, now=now) else "ok",
+        queued=numbers["queued"],
+        oldest_due_at=oldest,
+        waited_seconds=waited,
+        stalled_after=_stalled_after(),
+    )

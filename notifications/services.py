@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "podium.notifications.unsubscribe.v2"
 DISPATCH_REQUESTED = "podium:notifications:dispatch-requested"
 DISPATCH_DELAY = 1  # seconds
+# After the cache or the broker failed, a process stops asking for this long.
+DISPATCH_BACKOFF = 10  # seconds
+_broker_down_until = 0.0  # time.monotonic() before which no dispatch is asked for
 # Planners add rows that fall due (reminders); apps register theirs at start-up.
 _planners: list[Callable[[dt.datetime], int]] = []
 # Scope finders name the scopes of mail a staff user may see in the admin.
@@ -111,7 +114,8 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
             )
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    transaction.on_commit(_request_dispatch)
+    # robust: whatever the kick meets, the request that committed still answers.
+    transaction.on_commit(_request_dispatch, robust=True)
 
 
 def notifications_cancel(
@@ -127,18 +131,34 @@ def notifications_cancel(
 
 
 def _request_dispatch() -> None:
-    """Asks a worker for a dispatcher run soon; if the broker is down, beat's run will do.
+    """Asks a worker for a dispatcher run soon; if Redis is down, beat's run will do.
 
     However many commits ask within a second, one run is queued, a second later, and
-    it takes every row they wrote.
+    it takes every row they wrote. It runs after the commit, so it never raises:
+    the rows are safe in the database whatever the cache or the broker answer, and
+    after a failure this process stops asking for ``DISPATCH_BACKOFF`` seconds, so
+    that requests do not each wait for a broker that is down.
     """
     from .tasks import dispatch_notifications
 
-    if not cache.add(DISPATCH_REQUESTED, True, timeout=DISPATCH_DELAY):
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return
+    try:
+        if not cache.add(DISPATCH_REQUESTED, True, timeout=DISPATCH_DELAY):
+            return
+    except Exception as exc:  # the cache (Redis) is down; so, most likely, the broker
+        _broker_down_until = time.monotonic() + DISPATCH_BACKOFF
+        logger.warning(
+            "Could not ask for a dispatch: the cache is unavailable (%s); "
+            "the next scheduled run will send the mail.",
+            exc,
+        )
         return
     try:
         dispatch_notifications.apply_async(countdown=DISPATCH_DELAY, retry=False)
     except Exception as exc:  # the broker is down: the rows are safe in the database
+        _broker_down_until = time.monotonic() + DISPATCH_BACKOFF
         logger.warning(
             "Could not ask for a dispatch (%s); the next scheduled run will.", exc
         )

@@ -1,11 +1,17 @@
-"""/healthz reports the database and the broker; production settings pass check --deploy."""
+"""/healthz reports the database, the broker and stalled mail; production settings pass check --deploy."""
 
+import datetime as dt
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.selectors import outbox_health
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +22,62 @@ def test_healthz_reports_database_and_broker(client, settings, redis_url) -> Non
     settings.CELERY_BROKER_URL = redis_url
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "mail": "ok",
+        "mail_queued": 0,
+        "mail_oldest_waited_seconds": 0,
+    }
+
+
+def _email(n: int, **fields) -> Notification:
+    return Notification.objects.create(
+        kind="registration_confirmed",
+        recipient=f"person{n}@example.org",
+        template="notifications/registration_confirmed",
+        dedupe_key=f"health:{n}",
+        **fields,
+    )
+
+
+def test_healthz_reports_mail_stalled_when_the_oldest_due_email_waited_too_long(
+    client, settings, redis_url, caplog
+) -> None:
+    """Issue 9: a dead worker left 142 emails pending for minutes while /healthz
+    said ok. Past NOTIFICATIONS_STALLED_AFTER the answer says so, and logs it."""
+    settings.CELERY_BROKER_URL = redis_url
+    settings.NOTIFICATIONS_STALLED_AFTER = 600
+    now = timezone.now()
+    _email(1, send_after=now - dt.timedelta(seconds=700))
+    _email(2, send_after=now - dt.timedelta(seconds=5))
+    _email(3, status="sending", send_after=now - dt.timedelta(seconds=20))
+    _email(4, send_after=now + dt.timedelta(hours=1))  # a retry, not due yet
+    _email(5, status="sent", send_after=now - dt.timedelta(days=1))
+    with caplog.at_level(logging.ERROR, logger="config.health"):
+        response = client.get("/healthz")
+    assert response.status_code == 200  # the web still serves registrations
+    body = response.json()
+    assert body["status"] == "degraded" and body["mail"] == "stalled"
+    assert body["database"] == "ok" and body["broker"] == "ok"
+    assert body["mail_queued"] == 3
+    assert 700 <= body["mail_oldest_waited_seconds"] < 760
+    assert "Mail is stalled: 3 emails due, the oldest waited 7" in caplog.text
+
+
+def test_mail_due_within_the_threshold_is_not_stalled(
+    client, settings, redis_url, caplog
+) -> None:
+    settings.CELERY_BROKER_URL = redis_url
+    settings.NOTIFICATIONS_STALLED_AFTER = 600
+    _email(1, send_after=timezone.now() - dt.timedelta(seconds=590))
+    response = client.get("/healthz")
+    assert response.json()["status"] == "ok" and response.json()["mail"] == "ok"
+    assert response.json()["mail_queued"] == 1
+    assert "stalled" not in caplog.text
+    health = outbox_health(now=timezone.now() + dt.timedelta(seconds=20))
+    assert health.status == "stalled" and health.stalled_after == 600
 
 
 def test_healthz_is_unhealthy_without_a_broker(client, settings) -> None:

@@ -19,7 +19,7 @@ from notifications.services import (
 )
 
 from .factories import EventFactory, SessionFactory
-from .mailsink import MailSink
+from .mailsink import MailSink, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +348,41 @@ def test_cancel_and_promotion_notices(session) -> None:
         Notification.objects.get(kind="registration_promoted").recipient
         == "b@example.org"
     )
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache (rate limits, the dispatch kick) on a Redis that does not answer."""
+    import notifications.services
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    notifications.services._broker_down_until = 0.0
+    yield
+    notifications.services._broker_down_until = 0.0
+
+
+def test_registration_answers_201_after_its_commit_while_redis_is_down(
+    session, redis_down, settings, api, django_capture_on_commit_callbacks, caplog
+) -> None:
+    """Issue 9: with Redis down, registrations answered 500 after they had committed
+    (the dispatcher kick read the cache outside its try), or 500 before (the rate
+    limiter). Now the limiter fails open with a warning, the kick gives up with a
+    warning, and the registration answers 201 with its email queued."""
+    settings.REGISTRATION_RATE_LIMIT = "20/min"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api.post(
+            f"/api/v1/events/{session.event.slug}/registrations/",
+            {"session": session.pk, "full_name": "Chen", "email": "chen@example.org"},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert callbacks, "the commit asked for a dispatch"
+    row = Notification.objects.get()
+    assert row.recipient == "chen@example.org" and row.status == "pending"
+    assert "Registration rate limit not applied" in caplog.text
+    assert "Could not ask for a dispatch" in caplog.text
