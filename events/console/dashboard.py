@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from notifications.selectors import notification_health_for_scope
+from notifications.selectors import mail_stalled, notification_health_for_scope
 
 from ..models import Event
 from ..selectors import (
@@ -31,8 +31,6 @@ from .access import organiser_event
 
 # Seconds between the page's refreshes of its numbers (a setting, so tests can hurry).
 DEFAULT_REFRESH_SECONDS = 15
-# An email due for longer than this is late: the workers may be down.
-MAIL_LATE_AFTER = dt.timedelta(minutes=5)
 
 
 def _refresh_seconds() -> int:
@@ -72,7 +70,6 @@ def dashboard_stats(*, event: Event, now: dt.datetime) -> dict[str, Any]:
         scope=event_mail_scope(event_id=event.pk), now=now
     )
     running = [s for s in sessions if not s.cancelled]
-    late = mail.oldest_due_at is not None and now - mail.oldest_due_at > MAIL_LATE_AFTER
     return {
         "updated_at": now.isoformat(),
         "updated_label": formats.time_format(_local(now, event), "H:i:s"),
@@ -154,7 +151,8 @@ def dashboard_stats(*, event: Event, now: dt.datetime) -> dict[str, Any]:
                 else _("The oldest email due has waited %(age)s.")
                 % {"age": timesince(mail.oldest_due_at, now)}
             ),
-            "late": late,
+            # Late by the same rule as /healthz: the workers may be down.
+            "late": mail_stalled(oldest_due_at=mail.oldest_due_at, now=now),
         },
     }
 
@@ -164,7 +162,6 @@ def _chart_labels() -> dict[str, str]:
     return {
         "registered": _("Registered"),
         "cancelled": _("Cancelled"),
-        "total": _("Registered so far"),
         "active": _("Still registered"),
         "confirmed": _("Confirmed"),
         "guests": _("Guests"),
