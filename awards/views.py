@@ -178,7 +178,9 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
     mine = {
         r.nomination_id: r
-        for r in Review.objects.filter(nomination__in=nominations, judge=request.user)
+        for r in Review.objects.filter(
+            nomination__in=nominations, judge_id=request.user.pk
+        )
     }
     only = request.POST.get("only", "") if request.method == "POST" else ""
     as_json = bool(only)
@@ -206,7 +208,7 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
         except DomainError as exc:
             error = exc.detail
         scored = Review.objects.filter(
-            nomination__in=nominations, judge=request.user
+            nomination__in=nominations, judge_id=request.user.pk
         ).count()
         if as_json:
             form = forms_by_pk[targets[0].pk]
@@ -238,7 +240,7 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
         mine = {
             r.nomination_id: r
             for r in Review.objects.filter(
-                nomination__in=nominations, judge=request.user
+                nomination__in=nominations, judge_id=request.user.pk
             )
         }
         # Saved rows show what is saved; bad rows keep what the judge typed.
@@ -296,7 +298,7 @@ class JudgeWelcomeView(auth_views.PasswordResetConfirmView):
         context = super().get_context_data(**kwargs)
         batch = self._batch()
         context["batch"] = batch
-        if self.validlink:
+        if self.validlink and self.user is not None:
             context["email"] = self.user.email or self.user.get_username()
         sign_in = reverse("login")
         if batch is not None:

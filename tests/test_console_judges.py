@@ -289,6 +289,47 @@ def test_a_judge_of_another_batch_is_404_on_this_batch(client, batch) -> None:
     assert client.get(f"/judging/{other.pk}/").status_code == 404
 
 
+def test_an_approved_batch_takes_no_new_judge_and_says_so(
+    client, batch, organiser
+) -> None:
+    judge = services.judge_add(batch=batch, email="j@example.org", actor=None)
+    Nomination.objects.filter(batch=batch).update(status="awarded")
+    services.batch_approve(batch=batch, actor=organiser)
+    client.force_login(organiser)
+    response = client.post(
+        _judges_url(batch),
+        {"email": "late@example.org", "language": "en"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This batch can no longer be changed." in page and "error-box" in page
+    assert not User.objects.filter(email="late@example.org").exists()
+    reminded = client.post(_judges_url(batch) + f"{judge.pk}/remind/", follow=True)
+    assert '<li class="error">' in reminded.content.decode()
+    assert not Notification.objects.exists()
+
+
+def test_the_api_still_refuses_a_second_review_after_the_page(api, batch) -> None:
+    """The page's reviews and the API's are one: POST /reviews/ stays 201 or 409."""
+    judge = services.judge_add(batch=batch, email="j@example.org", actor=None)
+    first, second = batch.nominations.order_by("pk")[:2]
+    services.reviews_save(
+        batch=batch,
+        judge=judge,
+        entries=[services.ReviewEntry(nomination_id=first.pk, score=4)],
+    )
+    api.force_authenticate(judge)
+    again = api.post(
+        f"/api/v1/nominations/{first.pk}/reviews/", {"score": 5}, format="json"
+    )
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_review"
+    created = api.post(
+        f"/api/v1/nominations/{second.pk}/reviews/", {"score": 5}, format="json"
+    )
+    assert created.status_code == 201 and created.json()["score"] == 5
+
+
 @pytest.mark.browser
 def test_judge_flow_in_chromium(
     live_server, transactional_db, chromium_path, settings
