@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
