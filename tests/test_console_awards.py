@@ -222,3 +222,36 @@ def test_exports_are_csv_with_formulas_kept_as_text(
     assert body.count("\n") == 3  # the header and two awardees
     scores = client.get(_awards(event) + f"batches/{announced.pk}/scores.csv")
     assert "湾头社区" in b"".join(scores.streaming_content).decode("utf-8")
+
+
+def test_the_demo_shows_the_whole_award_workflow(client) -> None:
+    """make demo's data: a judge who signs in to a partly scored draft, an announced
+    batch ranked by real scores, and the Lecturer Group appointed with certificates."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    fifth = AwardBatch.objects.get(number=5)
+    assert fifth.status == "draft"
+    judge = get_user_model().objects.get(email="judge@example.org")
+    signed_in = client.post(
+        "/accounts/login/",
+        {"username": "judge@example.org", "password": "podium-demo"},
+        follow=True,
+    )
+    assert signed_in.redirect_chain[-1][0] == f"/judging/{fifth.pk}/"
+    page = signed_in.content.decode()
+    assert "5" in page and "12" in page
+    fourth = AwardBatch.objects.get(number=4)
+    assert fourth.status == "announced" and fourth.judges.filter(pk=judge.pk).exists()
+    organiser = UserFactory(is_staff=False)
+    fourth.category.event.organisers.add(organiser)
+    client.force_login(organiser)
+    ranking = client.get(
+        f"/organise/{fourth.category.event.slug}/awards/batches/{fourth.pk}/"
+    ).content.decode()
+    table = ranking.split("Ranking and decisions")[1].split("</tbody>")[0]
+    assert "<td>–</td>" not in table, "every awardee has a mean score and a spread"
+    assert "<td>8.0</td>" in table
+    lecturers = AwardBatch.objects.get(category__recipient_kind="person")
+    assert lecturers.status == "announced" and lecturers.certificates.count() == 10

@@ -125,6 +125,23 @@ LECTURERS = [
 ]
 
 
+# The demo's judges: the first signs in (make demo prints the login) and scores the
+# fifth batch; all three scored the fourth before it was announced.
+DEMO_JUDGE = "judge@example.org"
+DEMO_PASSWORD = "podium-demo"  # noqa: S105 (the demo's published password)
+DEMO_PANEL = [DEMO_JUDGE, "judge.wang@example.org", "judge.li@example.org"]
+CITATIONS = [
+    "Years of neighbourhood social work that residents can name. · 多年扎根社区，居民有口皆碑。",
+    "A volunteer network that reaches every building. · 志愿服务网络覆盖每一栋楼。",
+    "Services for the elderly and children, run with the community. · 与社区共建一老一小服务。",
+]
+REVIEW_COMMENTS = [
+    "Strong, well documented. · 材料扎实。",
+    "Good work; the numbers could be clearer. · 成效明显，数据可更清晰。",
+    "",
+]
+
+
 def _at(day: dt.date, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TZ)
@@ -189,6 +206,12 @@ class Command(BaseCommand):
         )
 
     def _awards(self, event: Event) -> None:
+        """The story's award batches, showing the whole workflow.
+
+        Batch 4 is announced, with real scores of three judges (one declared a
+        conflict); batch 5 is a draft that the demo judge has scored in part; the
+        Supervisory Lecturer Group is appointed, with certificates.
+        """
         from awards import services as awards
         from awards.models import AwardBatch, AwardCategory
 
@@ -213,7 +236,7 @@ class Command(BaseCommand):
                 "Fourth batch of municipal social work demonstration bases · 第四批市级社会工作示范基地",
                 ceremony,
                 BASES_FOURTH,
-                True,
+                "announce",
             ),
             (
                 bases,
@@ -221,7 +244,7 @@ class Command(BaseCommand):
                 "Fifth batch of municipal social work demonstration bases · 第五批市级社会工作示范基地",
                 ceremony,
                 BASES_FIFTH,
-                False,
+                "judge",
             ),
             (
                 lecturers,
@@ -229,40 +252,78 @@ class Command(BaseCommand):
                 "Ningbo Social Work Supervisory Lecturer Group · 宁波市社会工作督导讲师团",
                 appointment,
                 LECTURERS,
-                False,
+                "appoint",
             ),
         ]
-        for category, number, title, session, recipients, announce in plans:
+        for category, number, title, session, recipients, plan in plans:
             batch, _created = AwardBatch.objects.get_or_create(
                 category=category,
                 number=number,
                 defaults={"title": title, "ceremony_session": session},
             )
-            if not batch.nominations.exists() and batch.is_draft:
-                for name, person_title, affiliation, district in recipients:
-                    nomination = awards.nomination_create(
-                        batch=batch,
-                        recipient=awards.RecipientData(
-                            kind=category.recipient_kind,
-                            name=name,
-                            title=person_title,
-                            affiliation=affiliation,
-                            district=district,
-                        ),
-                        citation="",
-                        actor=None,
+            if batch.nominations.exists() or not batch.is_draft:
+                continue  # seeded by an earlier run: its scores and decisions stay
+            nominations = [
+                awards.nomination_create(
+                    batch=batch,
+                    recipient=awards.RecipientData(
+                        kind=category.recipient_kind,
+                        name=name,
+                        title=person_title,
+                        affiliation=affiliation,
+                        district=district,
+                    ),
+                    citation=CITATIONS[index % len(CITATIONS)],
+                    actor=None,
+                )
+                for index, (name, person_title, affiliation, district) in enumerate(
+                    recipients
+                )
+            ]
+            if plan == "judge":
+                # The demo judge has scored the first five: "scored 5 of 12".
+                judge = self._judge(batch, DEMO_JUDGE)
+                for index, nomination in enumerate(nominations[:5]):
+                    awards.review_create(
+                        nomination=nomination,
+                        judge=judge,
+                        score=8 - index % 3,
+                        comment=REVIEW_COMMENTS[index % len(REVIEW_COMMENTS)],
+                        conflict_of_interest=False,
                     )
-                    if announce:
-                        awards.nomination_update(
+                continue
+            if plan == "announce":
+                judges = [self._judge(batch, email) for email in DEMO_PANEL]
+                for index, nomination in enumerate(nominations):
+                    for offset, judge in enumerate(judges):
+                        awards.review_create(
                             nomination=nomination,
-                            data={"status": "awarded"},
-                            actor=None,
+                            judge=judge,
+                            # Deterministic, and different enough to rank and spread.
+                            score=max(1, min(10, 9 - index % 5 + (offset - 1))),
+                            comment=REVIEW_COMMENTS[
+                                (index + offset) % len(REVIEW_COMMENTS)
+                            ],
+                            conflict_of_interest=(index == 3 and offset == 2),
                         )
-            if announce and batch.is_draft:
-                awards.batch_approve(batch=batch, actor=None)
-                batch.refresh_from_db()
-            if announce and batch.status == AwardBatch.Status.APPROVED:
-                awards.batch_announce(batch=batch, actor=None)
+            awards.nominations_decide(
+                batch=batch,
+                nomination_ids=[n.pk for n in nominations],
+                status="awarded",
+                actor=None,
+            )
+            awards.batch_approve(batch=batch, actor=None)
+            awards.batch_announce(batch=batch, actor=None)
+
+    def _judge(self, batch: Any, email: str) -> Any:
+        """A demo judge of the batch; the first one signs in with the demo password."""
+        from awards import services as awards
+
+        judge = awards.judge_add(batch=batch, email=email, actor=None)
+        if email == DEMO_JUDGE and not judge.has_usable_password():
+            judge.set_password(DEMO_PASSWORD)
+            judge.save(update_fields=["password"])
+        return judge
 
     def _registrations(self, event: Event, sessions: list[Session]) -> int:
         """Registrations over the last days, some cancelled, promoted, checked in,
