@@ -42,6 +42,8 @@ demo: install
 	@echo "  Podium:        http://127.0.0.1:8000/"
 	@echo "  Console:       http://127.0.0.1:8000/accounts/login/?next=/organise/social-work-week-2021/"
 	@echo "                 sign in as $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
+	@echo "  Judge:         http://127.0.0.1:8000/accounts/login/  sign in as judge@example.org / $(DEMO_PASSWORD)"
+	@echo "                 (scores the fifth batch of demonstration bases)"
 	@echo "  API docs:      http://127.0.0.1:8000/api/docs/"
 	@echo "  Mail:          written to var/mail/ (one .eml per message) and shown here"
 	@echo
