@@ -162,6 +162,18 @@ def test_the_link_sets_a_password_signs_in_lands_on_judging_and_works_once(
     assert signed_in.status_code == 302
 
 
+def test_the_link_does_nothing_for_a_deactivated_account(
+    client, batch, organiser
+) -> None:
+    judge = services.judge_invite(
+        batch=batch, email="judge@example.org", language="en", actor=organiser
+    )
+    link = _link(Notification.objects.get(kind="judge_invited"))
+    User.objects.filter(pk=judge.pk).update(is_active=False)
+    page = client.get(link, follow=True).content.decode()
+    assert "used already or has expired" in page and "new_password1" not in page
+
+
 def test_an_account_in_use_gets_the_sign_in_page_not_a_password_link(
     client, batch, organiser
 ) -> None:
