@@ -968,3 +968,88 @@ def test_the_console_event_form_refuses_bidi_controls_in_the_description(
     assert response.status_code in (200, 400)
     assert "description" in response.context["form"].errors
     assert Event.objects.values().get(pk=event.pk) == before
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_demo_week_pages_raise_no_csp_violation_in_chromium(
+    live_server, transactional_db, chromium_path
+) -> None:
+    """Chromium walks the public pages, the console and the admin of the demo week,
+    following links, and reports no Content-Security-Policy violation (nor a
+    Permissions-Policy feature it does not know)."""
+    import os
+    from urllib.parse import urljoin, urlsplit
+
+    from django.core.management import call_command
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM_ARGS
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    call_command("seed_demo", verbosity=0)
+    user = UserFactory(username="organiser@example.org", is_superuser=True)
+    user.set_password("podium-demo-password")
+    user.save()
+    slug = "social-work-week-2021"
+    start = [
+        "/",
+        f"/events/{slug}/",
+        "/honour-roll/",
+        "/organise/",
+        f"/organise/{slug}/",
+        f"/organise/{slug}/check-in/",
+        f"/organise/{slug}/awards/",
+        "/admin/",
+        "/admin/events/registration/",
+        "/admin/notifications/notification/",
+    ]
+    skip = ("logout", ".csv", ".pdf", ".ics", "/i18n/", "/delete/", "/cancel", "export")
+    violations: list[str] = []
+    visited: set[str] = set()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                or "Permissions-Policy" in message.text
+                else None
+            ),
+        )
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", "organiser@example.org")
+        page.fill("#id_password", "podium-demo-password")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert "/organise/" in page.url, page.url
+        queue = list(start)
+        while queue and len(visited) < 80:
+            path = queue.pop(0)
+            if path in visited:
+                continue
+            visited.add(path)
+            try:
+                page.goto(f"{live_server.url}{path}")
+            except PlaywrightError as exc:  # a download: no page to check
+                assert "Download is starting" in str(exc)
+                continue
+            page.wait_for_load_state("networkidle")
+            for href in page.eval_on_selector_all(
+                "a[href]", "links => links.map(a => a.getAttribute('href'))"
+            ):
+                url = urlsplit(urljoin(f"{live_server.url}{path}", href))
+                if url.netloc != urlsplit(live_server.url).netloc:
+                    continue
+                if url.path.startswith(("/organise/", "/events/", "/r/")) and not any(
+                    part in url.path for part in skip
+                ):
+                    queue.append(url.path + (f"?{url.query}" if url.query else ""))
+        browser.close()
+    assert len(visited) > 20, sorted(visited)
+    assert violations == []
