@@ -9,6 +9,7 @@ reached or not: nothing tells a visitor which addresses have accounts.
 
 import hashlib
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -131,3 +132,43 @@ class PasswordResetView(auth_views.PasswordResetView):
             # account exists, and the address's owner is not flooded with mail.
             return super(auth_views.PasswordResetView, self).form_valid(form)
         return super().form_valid(form)
+
+
+def sign_in_locked_notice(
+    sender: Any, request: HttpRequest, username: str | None, **kwargs: Any
+) -> None:
+    """Tells an account's owner, through the outbox, that its sign-in was locked.
+
+    django-axes' ``user_locked_out`` receiver. At most one notice per account per
+    lock-out period, whatever the number of further attempts; nothing for a name
+    that has no account (the page answers the same either way).
+    """
+    from django.contrib.auth import get_user_model
+
+    if not username:
+        return
+    user = (
+        get_user_model()
+        .objects.filter(username__iexact=username)
+        .exclude(email="")
+        .first()
+    )
+    if user is None:
+        return
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    window = int(time.time() // (minutes * 60))
+    with transaction.atomic():
+        notification_enqueue(
+            Email(
+                kind="sign_in_locked",
+                to=user.email,
+                template="registration/email/sign_in_locked",
+                dedupe_key=f"sign_in_locked:{user.pk}:{window}",
+                context={
+                    "minutes": minutes,
+                    "reset_url": f"{settings.SITE_URL}{reverse('password_reset')}",
+                },
+                language=get_language() or settings.LANGUAGE_CODE,
+                about=("auth.user", str(user.pk)),
+            )
+        )

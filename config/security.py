@@ -171,3 +171,12 @@ class SecurityConfig(AppConfig):
     name = "config"
     label = "podium_security"
     verbose_name = "Podium security"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+
+        from .accounts import sign_in_locked_notice
+
+        user_locked_out.connect(
+            sign_in_locked_notice, dispatch_uid="podium-sign-in-locked-notice"
+        )

@@ -1053,3 +1053,22 @@ def test_the_demo_week_pages_raise_no_csp_violation_in_chromium(
         browser.close()
     assert len(visited) > 20, sorted(visited)
     assert violations == []
+
+
+def test_a_locked_account_is_told_once_through_the_outbox(client, account) -> None:
+    from notifications.delivery import render_message
+    from notifications.models import Notification
+
+    for attempt in range(9):
+        sign_in(client, "Chen@Example.org", f"guess {attempt}")
+    notices = Notification.objects.filter(kind="sign_in_locked")
+    assert [n.recipient for n in notices] == ["chen@example.org"]
+    message = render_message(notices.get())
+    assert "15 minutes" in message.body
+    assert "/accounts/password_reset/" in message.body
+    # A name without an account: the same page, and nobody to tell.
+    other = Client(REMOTE_ADDR="198.51.100.9")
+    for attempt in range(6):
+        response = sign_in(other, "nobody@example.org", f"guess {attempt}")
+    assert response.status_code == 429
+    assert notices.count() == 1
