@@ -51,6 +51,8 @@ KIND_LABELS = {
     "session_cancelled": gettext_lazy("Session cancelled"),
     "session_reminder": gettext_lazy("Reminder"),
     "award_announced": gettext_lazy("Award announced"),
+    "judge_invited": gettext_lazy("Invitation to judge"),
+    "judge_reminded": gettext_lazy("Reminder to judge"),
 }
 
 # The preview page: no script, no network, nothing but the email's own markup,
