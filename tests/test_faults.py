@@ -171,8 +171,9 @@ def test_worker_survives_redis_restarts_mid_fan_out(
     postgres_transactional, redis_server, processes
 ) -> None:
     """Under the README's own worker command, with no supervisor, Redis restarted four
-    times mid-batch (unacknowledged deliveries in hand): the worker process stays
-    alive and every reminder arrives exactly once (nobody died, so no duplicate)."""
+    times mid-batch (unacknowledged deliveries in hand) and once idle: the worker
+    process stays alive, keeps consuming, and every reminder arrives exactly once
+    (nobody died, so no duplicate)."""
     sink = MailSink(delay=0.02).start()
     try:
         event = EventFactory(reminder_offsets=[5])
@@ -210,11 +211,22 @@ def test_worker_survives_redis_restarts_mid_fan_out(
         )
         time.sleep(3)
         assert worker.alive(), worker.output()[-4000:]
+
+        # Once more with nothing in hand: the worker still consumes afterwards.
+        redis_server.stop()
+        redis_server.start()
+        time.sleep(1.5)
+        services.registration_create(
+            session=SessionFactory(capacity=None),
+            attendee=services.AttendeeData(full_name="Late", email="late@example.org"),
+        )
+        wait_for(lambda: sink.to("late@example.org"), timeout=30, what="a new email")
+        assert worker.alive(), worker.output()[-4000:]
         assert "Unrecoverable error" not in worker.output()
         # The restarts were felt: the worker lost Redis and connected again.
         assert "Connection to broker lost" in worker.output()
         assert worker.output().count("Connected to ") >= 2
-        _assert_each_once(sink, addresses)
+        _assert_each_once(sink, [*addresses, "late@example.org"])
         assert Notification.objects.filter(
             kind="session_reminder", status="sent"
         ).count() == len(addresses)
