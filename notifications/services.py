@@ -346,7 +346,6 @@ def notification_resend(*, notification: Notification) -> Notification:
     return Notification.objects.get(dedupe_key=copy.dedupe_key)
 
 
-
 # Only mail that has left the queue, for good or ill, can be sent again; a row still
 # queued would go out twice, one skipped or cancelled was meant not to go at all.
 RESENDABLE = (Notification.Status.SENT, Notification.Status.FAILED)
@@ -354,7 +353,9 @@ RESENDABLE = (Notification.Status.SENT, Notification.Status.FAILED)
 
 class NotResendable(ConflictError):
     code = "not_resendable"
-    title = gettext_lazy("Only an email that was sent or that failed can be sent again.")
+    title = gettext_lazy(
+        "Only an email that was sent or that failed can be sent again."
+    )
 
 
 def notification_resend_finished(*, notification: Notification) -> Notification:
