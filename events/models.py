@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -127,6 +128,19 @@ class Event(models.Model):
         related_name="organised_events",
         blank=True,
     )
+    # What registrants consent to; the version rises with every change of either
+    # text (events.services.event_update) and is 0 while the event has no notice.
+    privacy_notice_zh_hans = models.TextField(_("privacy notice (Chinese)"), blank=True)
+    privacy_notice_en = models.TextField(_("privacy notice (English)"), blank=True)
+    privacy_notice_version = models.PositiveIntegerField(
+        _("privacy notice version"), default=0, editable=False
+    )
+    # Days after the last day after which attendees' personal data is anonymised.
+    retention_days = models.PositiveIntegerField(
+        _("keep personal data for (days after the event)"),
+        default=180,
+        validators=[MaxValueValidator(3660)],
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
@@ -156,6 +170,20 @@ class Event(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def has_privacy_notice(self) -> bool:
+        return self.privacy_notice_version > 0
+
+    def privacy_notice_for(self, language: str | None) -> str:
+        """The notice in the reader's language, else in the other one."""
+        chinese = (language or "").lower().startswith("zh")
+        first, second = (
+            (self.privacy_notice_zh_hans, self.privacy_notice_en)
+            if chinese
+            else (self.privacy_notice_en, self.privacy_notice_zh_hans)
+        )
+        return first.strip() or second.strip()
 
     def registration_is_open(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()
@@ -313,6 +341,15 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     promoted_at = models.DateTimeField(_("promoted at"), null=True, blank=True)
+    # When the person agreed to the event's privacy notice, and to which version
+    # (PrivacyNotice keeps its text); empty where the event had no notice.
+    consent_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    consent_version = models.PositiveIntegerField(
+        _("privacy notice version consented to"), null=True, blank=True
+    )
+    # Set when the personal data was replaced by a placeholder (events.privacy):
+    # the row stays, as a seat and in the counts, and receives no more mail.
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     # Place on the waiting list, set by the selectors that compute it (1 = next in).
     waitlist_position: int | None = None
@@ -391,3 +428,73 @@ class SessionReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} −{self.offset_minutes} min"
+
+
+class PrivacyNotice(models.Model):
+    """One version of an event's privacy notice, kept as it was consented to."""
+
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="privacy_notices",
+    )
+    version = models.PositiveIntegerField(_("version"))
+    text_zh_hans = models.TextField(_("text (Chinese)"), blank=True)
+    text_en = models.TextField(_("text (English)"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
+        ordering = ["event", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "version"], name="privacy_notice_one_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} v{self.version}"
+
+
+class PersonalDataErasure(models.Model):
+    """The audit record of an erasure: who, when, why and how much, never whose.
+
+    ``label`` is the placeholder the anonymised rows now carry ("Erased 3F9A2C"),
+    which finds them again without naming the person.
+    """
+
+    class Reason(models.TextChoices):
+        REQUEST = "request", _("At the person's request")
+        RETENTION = "retention", _("Retention period over")
+
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="erasures",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    label = models.CharField(_("placeholder"), max_length=40)
+    registrations = models.PositiveIntegerField(_("registrations anonymised"))
+    notifications_cancelled = models.PositiveIntegerField(
+        _("queued emails cancelled"), default=0
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("personal data erasure")
+        verbose_name_plural = _("personal data erasures")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.label}"
