@@ -222,7 +222,7 @@ REGISTRATION_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("full_name", "pk"),
     "registered": ("created_at", "pk"),
     "session": ("session__starts_at", "session__title", "created_at", "pk"),
-    "status": ("status_rank", "waitlist_number", "created_at", "pk"),
+    "status": ("status_rank", "created_at", "pk"),
 }
 
 
