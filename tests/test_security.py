@@ -189,7 +189,7 @@ EVENT_BODY = {
 
 
 @pytest.mark.parametrize("field", ["registration_opens_at", "registration_closes_at"])
-def test_event_times_without_an_offset_are_refused(staff_api, field) -> None:
+def test_event_times_without_an_offset_are_refused(staff_api, event, field) -> None:
     body = {**EVENT_BODY, field: "2031-09-01T10:00:00"}
     problem = assert_problem(
         staff_api.post("/api/v1/events/", body, format="json"), 400, "invalid"
@@ -392,7 +392,7 @@ def test_nomination_free_text_refuses_bidi_controls(staff_api, event) -> None:
     assert ok.status_code == 201, ok.content
 
 
-def test_event_description_refuses_c1_controls(staff_api) -> None:
+def test_event_description_refuses_c1_controls(staff_api, event) -> None:
     body = {**EVENT_BODY, "description": "Welcome\x9b to the week"}
     assert (
         "description"
