@@ -1072,3 +1072,14 @@ def test_a_locked_account_is_told_once_through_the_outbox(client, account) -> No
         response = sign_in(other, "nobody@example.org", f"guess {attempt}")
     assert response.status_code == 429
     assert notices.count() == 1
+
+
+def test_a_lone_surrogate_is_invalid_not_a_server_error(api, event, session) -> None:
+    body = (
+        f'{{"session": {session.pk}, "full_name": "Chen \\ud800", '
+        '"email": "chen@example.org", "organisation": "\\udfff"}'
+    )
+    response = api.post(registrations_url(event), body, content_type="application/json")
+    problem = assert_problem(response, 400, "invalid")
+    assert {"full_name", "organisation"} <= set(problem["errors"])
+    assert not Registration.objects.exists()
