@@ -469,6 +469,8 @@ def test_the_lock_out_message_is_in_the_readers_language(client, account) -> Non
     page = response.content.decode()
     assert 'lang="zh-hans"' in page
     assert "<h1>登录</h1>" in page
+    assert "登录失败次数过多" in page
+    assert "Too many failed sign-in attempts" not in page
 
 
 def test_a_successful_sign_in_clears_the_failures(client, account) -> None:
@@ -1083,3 +1085,17 @@ def test_a_lone_surrogate_is_invalid_not_a_server_error(api, event, session) -> 
     problem = assert_problem(response, 400, "invalid")
     assert {"full_name", "organisation"} <= set(problem["errors"])
     assert not Registration.objects.exists()
+
+
+def test_make_demo_runs_the_script_not_dash_job_control() -> None:
+    import subprocess
+
+    recipe = subprocess.run(
+        ["make", "-n", "demo"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert "exec sh scripts/demo.sh" in recipe
+    assert "%1" not in recipe, "job specs do nothing in dash scripts"
