@@ -47,6 +47,20 @@ class RegistrationForm(forms.Form):
         cast(forms.ChoiceField, self.fields["session"]).choices = [
             (pk, s.title) for pk, s in self.sessions.items()
         ]
+        if event.has_privacy_notice:
+            # The version shown travels with the form: a notice changed meanwhile
+            # is read again before anyone agrees to it.
+            self.fields["consent"] = forms.BooleanField(
+                label=_("I have read the privacy notice above and agree to it."),
+                error_messages={
+                    "required": _("Agree to the privacy notice to register.")
+                },
+            )
+            self.fields["consent_version"] = forms.IntegerField(
+                widget=forms.HiddenInput,
+                initial=event.privacy_notice_version,
+                required=False,
+            )
 
 
 class CheckInForm(forms.Form):

@@ -349,7 +349,9 @@ class Registration(models.Model):
     )
     # Set when the personal data was replaced by a placeholder (events.privacy):
     # the row stays, as a seat and in the counts, and receives no more mail.
-    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
+    erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True
+    )
 
     # Place on the waiting list, set by the selectors that compute it (1 = next in).
     waitlist_position: int | None = None

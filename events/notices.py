@@ -175,6 +175,8 @@ def registration_notices_queue(
     """
     emails = []
     for registration in registrations:
+        if registration.erased_at is not None:
+            continue  # the person's data is erased: nothing more is sent to them
         extra: dict[str, object] = {}
         if kind == "registration_waitlisted":
             from .selectors import registration_waitlist_position
@@ -243,6 +245,7 @@ def _plan_one(session: Session, offset: int, now: dt.datetime, *, skip: bool) ->
             session=session,
             status=Registration.Status.CONFIRMED,
             created_at__lte=moment,
+            erased_at__isnull=True,
         )
         emails = []
         for registration in registrations.iterator(chunk_size=2000):

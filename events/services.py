@@ -7,11 +7,16 @@ locks the session row first, then registration rows, always in that order.
 """
 
 import datetime as dt
+import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db import models as dj_models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -28,7 +33,17 @@ from .errors import (
     RegistrationNotFound,
     SessionFull,
 )
-from .models import CODE_ALPHABET, Attendee, Event, Registration, Session, Venue
+from .models import (
+    CODE_ALPHABET,
+    Attendee,
+    Event,
+    PersonalDataErasure,
+    PrivacyNotice,
+    Registration,
+    Session,
+    Venue,
+)
+from .notices import ABOUT as REGISTRATION_ABOUT
 from .notices import (
     registration_email,
     registration_notices_queue,
@@ -47,6 +62,34 @@ class AttendeeData:
     phone: str = ""
     organisation: str = ""
     language: str = "en"
+    # Agreement to the event's privacy notice, and the version the person was
+    # shown (None: the current one). Without a notice both are ignored.
+    consent: bool = False
+    consent_version: int | None = None
+
+
+def _check_consent(event: Event, attendee: AttendeeData) -> None:
+    """No consent to the event's privacy notice, no registration."""
+    if not event.has_privacy_notice:
+        return
+    if not attendee.consent:
+        raise ValidationError(
+            {"consent": [gettext("Agree to the privacy notice to register.")]}
+        )
+    if (
+        attendee.consent_version is not None
+        and attendee.consent_version != event.privacy_notice_version
+    ):
+        raise ValidationError(
+            {
+                "consent": [
+                    gettext(
+                        "The privacy notice has changed since the page was opened: "
+                        "read it again and agree to register."
+                    )
+                ]
+            }
+        )
 
 
 def registration_notice_queue(*, kind: str, registration: Registration) -> None:
@@ -91,6 +134,7 @@ def registration_create(
     """
     now = now or timezone.now()
     _check_registration_open(session, now)
+    _check_consent(session.event, attendee)
     try:
         return _registration_insert(session=session, attendee=attendee, now=now)
     except IntegrityError as exc:
@@ -114,6 +158,9 @@ def _registration_insert(
         organisation=attendee.organisation,
         language=attendee.language,
     )
+    if session.event.has_privacy_notice:
+        registration.consent_at = now
+        registration.consent_version = session.event.privacy_notice_version
     # The calendar file and QR code are drawn before the seat is taken, so that the
     # session row stays locked only for the UPDATE, the INSERT and the commit.
     ticket = ticket_attachments(registration)
@@ -318,6 +365,10 @@ def registration_confirmation_resend(*, registration: Registration) -> Notificat
         raise NotActive(
             gettext("This registration is cancelled: there is nothing to confirm.")
         )
+    if registration.erased_at is not None:
+        raise NotActive(
+            gettext("This person's data is erased: nothing more is sent to them.")
+        )
     extra: dict[str, Any] = {}
     if registration.status == Registration.Status.CONFIRMED:
         kind = "registration_confirmed"
@@ -373,12 +424,46 @@ def _with_venue(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "venue": place}
 
 
+PRIVACY_NOTICE_FIELDS = ("privacy_notice_zh_hans", "privacy_notice_en")
+
+
+def _privacy_notice_version(event: Event, changed: Iterable[str]) -> list[str]:
+    """Gives a changed privacy notice its next version and keeps its text.
+
+    Registrations name the version they consented to; the PrivacyNotice row keeps
+    what it said. Emptying both texts leaves the event without a notice (version 0)
+    until a text is written again. Returns the fields to save as well.
+    """
+    if not set(PRIVACY_NOTICE_FIELDS) & set(changed):
+        return []
+    texts = [getattr(event, f).strip() for f in PRIVACY_NOTICE_FIELDS]
+    for field, text in zip(PRIVACY_NOTICE_FIELDS, texts, strict=True):
+        setattr(event, field, text)
+    if not any(texts):
+        event.privacy_notice_version = 0
+        return ["privacy_notice_version"]
+    last = PrivacyNotice.objects.filter(event=event).order_by("-version").first()
+    if last is not None and [last.text_zh_hans, last.text_en] == texts:
+        event.privacy_notice_version = last.version
+        return ["privacy_notice_version"]
+    event.privacy_notice_version = (last.version if last else 0) + 1
+    PrivacyNotice.objects.create(
+        event=event,
+        version=event.privacy_notice_version,
+        text_zh_hans=texts[0],
+        text_en=texts[1],
+    )
+    return ["privacy_notice_version"]
+
+
 @transaction.atomic
 def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
     """Creates an event; its creator becomes one of its organisers."""
     event = Event(**_with_venue(data))
     event.full_clean()
     event.save()
+    if _privacy_notice_version(event, data):
+        event.save(update_fields=["privacy_notice_version"])
     if organiser is not None and organiser.is_authenticated:
         event.organisers.add(organiser)
     return event
@@ -387,10 +472,16 @@ def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
 @transaction.atomic
 def event_update(*, event: Event, data: dict[str, Any]) -> Event:
     data = _with_venue(data)
+    notice_changed = [
+        f for f in PRIVACY_NOTICE_FIELDS if f in data and getattr(event, f) != data[f]
+    ]
     for field, value in data.items():
         setattr(event, field, value)
     event.full_clean()
-    event.save(update_fields=list(data))
+    if notice_changed:
+        # One change of the notice at a time: the version is read and raised once.
+        Event.objects.select_for_update().filter(pk=event.pk).exists()
+    event.save(update_fields=[*data, *_privacy_notice_version(event, notice_changed)])
     return event
 
 
@@ -516,3 +607,200 @@ def session_cancel(*, session: Session) -> Session:
     registration_notices_queue(kind="session_cancelled", registrations=registrations)
     reminders_cancel([r.pk for r in registrations])
     return locked
+
+
+# What an erased person's emails keep: what the email was about, not whom.
+ERASED_MAIL_CONTEXT = {
+    "code",
+    "status",
+    "event_title",
+    "session_title",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "venue_name",
+    "venue_address",
+    "position",
+    "offset_minutes",
+}
+ERASED_DOMAIN = "erased.invalid"  # RFC 2606: no mail can be delivered there
+
+
+def _erased_placeholder() -> tuple[str, str]:
+    """A label and an address that cannot receive mail, e.g. "Erased 3F9A2C"."""
+    token = secrets.token_hex(3).upper()
+    return f"Erased {token}", f"erased-{token.lower()}@{ERASED_DOMAIN}"
+
+
+def _answers_erase(registration_ids: list[int]) -> None:
+    """Empties the answers to the event's questions, where that feature exists."""
+    try:
+        answer_model = apps.get_model("events", "Answer")
+    except LookupError:
+        return
+    fields = {
+        f.name: f
+        for f in answer_model._meta.concrete_fields
+        if f.name.startswith("value") or f.name in {"text", "answer", "choices"}
+    }
+    blank: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.null:
+            blank[name] = None
+        elif isinstance(field, dj_models.JSONField):
+            blank[name] = field.get_default()
+        elif isinstance(field, dj_models.CharField | dj_models.TextField):
+            blank[name] = ""
+    if blank:
+        answer_model.objects.filter(registration_id__in=registration_ids).update(
+            **blank
+        )
+
+
+def _person_anonymise(
+    *, event: Event, registrations: list[Registration], now: dt.datetime
+) -> tuple[str, int]:
+    """Replaces one person's details in this event's rows by a placeholder.
+
+    The registrations stay (status, seat, check-in, consent record), so that every
+    count stays true; their queued mail is cancelled and the mail already written
+    forgets whom it was for. The shared Attendee row is anonymised if no other
+    event has this person's registration, else this event's rows leave it for an
+    anonymous row of their own. Returns the label and the emails cancelled.
+    """
+    label, address = _erased_placeholder()
+    ids = [r.pk for r in registrations]
+    old_addresses = {r.email.strip().lower() for r in registrations}
+    Registration.objects.filter(pk__in=ids).update(
+        full_name=label, email=address, phone="", organisation="", erased_at=now
+    )
+    for attendee_id in {r.attendee_id for r in registrations}:
+        elsewhere = (
+            Registration.objects.filter(attendee_id=attendee_id)
+            .exclude(session__event=event)
+            .exists()
+        )
+        if elsewhere:
+            anonymous = Attendee.objects.create(
+                email=f"{attendee_id}-{address}", full_name=label
+            )
+            Registration.objects.filter(pk__in=ids, attendee_id=attendee_id).update(
+                attendee=anonymous
+            )
+        else:
+            Attendee.objects.filter(pk=attendee_id).update(
+                email=f"{attendee_id}-{address}",
+                full_name=label,
+                phone="",
+                organisation="",
+                updated_at=now,
+            )
+    _answers_erase(ids)
+    mail = Notification.objects.filter(
+        Q(about_type=REGISTRATION_ABOUT, about_id__in=[str(i) for i in ids])
+        | Q(scope=f"event:{event.pk}", recipient__iregex=_any_of(old_addresses))
+    )
+    cancelled = mail.filter(status=Notification.Status.PENDING).update(
+        status=Notification.Status.CANCELLED, last_error="personal data erased"
+    )
+    rows = list(mail.select_for_update(of=("self",)))
+    for row in rows:
+        row.recipient = address
+        context = row.context if isinstance(row.context, dict) else {}
+        row.context = {k: v for k, v in context.items() if k in ERASED_MAIL_CONTEXT}
+        row.attachments = []
+    Notification.objects.bulk_update(
+        rows, ["recipient", "context", "attachments"], batch_size=500
+    )
+    return label, cancelled
+
+
+def _any_of(addresses: Iterable[str]) -> str:
+    """A regex matching exactly one of the addresses, in any letter case."""
+    return "^(" + "|".join(re.escape(a) for a in sorted(addresses)) + ")$"
+
+
+@transaction.atomic
+def person_erase(*, event: Event, email: str, actor: Any) -> PersonalDataErasure | None:
+    """Erases what this event holds about one email address, at the person's request.
+
+    Every registration of the address in this event is anonymised (see
+    ``_person_anonymise``) but not cancelled: a confirmed one stays a seat taken,
+    so counts stay true; cancel it first to free the seat. Nothing more is sent to
+    the person about this event. Returns the audit record, or None when the event
+    holds nothing (erasing twice erases once).
+    """
+    address = email.strip().lower()
+    registrations = list(
+        Registration.objects.select_for_update()
+        .filter(session__event=event, erased_at__isnull=True)
+        .filter(Q(email__iexact=address) | Q(attendee__email=address))
+        .order_by("pk")
+    )
+    if not address or not registrations:
+        return None
+    label, cancelled = _person_anonymise(
+        event=event, registrations=registrations, now=timezone.now()
+    )
+    return PersonalDataErasure.objects.create(
+        event=event,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        reason=PersonalDataErasure.Reason.REQUEST,
+        label=label,
+        registrations=len(registrations),
+        notifications_cancelled=cancelled,
+    )
+
+
+def personal_data_expired_events(today: dt.date) -> list[Event]:
+    """Events whose retention period is over and that still hold personal data."""
+    candidates = Event.objects.filter(
+        ends_on__lt=today,
+        sessions__registrations__erased_at__isnull=True,
+    ).distinct()
+    return [
+        event
+        for event in candidates.order_by("pk")
+        if event.ends_on + dt.timedelta(days=event.retention_days) < today
+    ]
+
+
+def personal_data_expire(*, today: dt.date | None = None) -> int:
+    """Anonymises attendees' details in every event past its retention period.
+
+    Each person (by address) gets a placeholder of their own, so that counts of
+    people stay true as well as those of registrations, statuses and check-ins;
+    award recipients (the public honour roll) are not attendees and stay. Running
+    it again finds nothing left to do. Returns the registrations anonymised.
+    """
+    today = today or timezone.localdate()
+    total = 0
+    for event in personal_data_expired_events(today):
+        total += _event_personal_data_expire(event)
+    return total
+
+
+@transaction.atomic
+def _event_personal_data_expire(event: Event) -> int:
+    registrations = list(
+        Registration.objects.select_for_update()
+        .filter(session__event=event, erased_at__isnull=True)
+        .order_by("pk")
+    )
+    people: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        people.setdefault(registration.email.strip().lower(), []).append(registration)
+    now = timezone.now()
+    cancelled = 0
+    for person in people.values():
+        cancelled += _person_anonymise(event=event, registrations=person, now=now)[1]
+    if registrations:
+        PersonalDataErasure.objects.create(
+            event=event,
+            actor=None,
+            reason=PersonalDataErasure.Reason.RETENTION,
+            label="",
+            registrations=len(registrations),
+            notifications_cancelled=cancelled,
+        )
+    return len(registrations)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -68,8 +69,17 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
                         phone=form.cleaned_data["phone"],
                         organisation=form.cleaned_data["organisation"],
                         language=get_language() or "en",
+                        consent=form.cleaned_data.get("consent", False),
+                        consent_version=form.cleaned_data.get("consent_version"),
                     ),
                 )
+            except ValidationError as exc:
+                # The privacy notice changed since the page was drawn.
+                form.add_error(
+                    "consent" if "consent" in form.fields else None,
+                    exc.message_dict.get("consent", exc.messages),
+                )
+                status = 400
             except AlreadyRegistered:
                 form.add_error(
                     "email",
@@ -95,6 +105,7 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "event": event,
             "form": form,
+            "privacy_notice": event.privacy_notice_for(get_language()),
             "registration_open": event.registration_is_open(),
         },
         status=status,

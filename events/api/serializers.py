@@ -107,6 +107,10 @@ class EventOutputSerializer(serializers.ModelSerializer):
             "registration_opens_at",
             "registration_closes_at",
             "reminder_offsets",
+            "privacy_notice_zh_hans",
+            "privacy_notice_en",
+            "privacy_notice_version",
+            "retention_days",
         ]
 
 
@@ -137,6 +141,21 @@ class EventInputSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=86400),
         required=False,
         max_length=10,
+    )
+    privacy_notice_zh_hans = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20000,
+        validators=[clean_free_text],
+    )
+    privacy_notice_en = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20000,
+        validators=[clean_free_text],
+    )
+    retention_days = serializers.IntegerField(
+        required=False, min_value=0, max_value=3660
     )
 
     def validate_timezone(self, value: str) -> str:
@@ -225,6 +244,14 @@ class RegistrationInputSerializer(serializers.Serializer):
         validators=[no_control_characters],
     )
     language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
+    consent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Agreement to the event's privacy notice (`privacy_notice_version` of "
+            "the event): required as true when the event has a notice."
+        ),
+    )
 
 
 class RegistrationFilterSerializer(serializers.Serializer):

@@ -292,6 +292,7 @@ class EventRegistrationsApi(APIView):
                 phone=fields["phone"],
                 organisation=fields["organisation"],
                 language=language,
+                consent=fields["consent"],
             ),
         )
         # The service has counted a waitlisted registration's place already.

@@ -205,6 +205,40 @@ class EventForm(VenueFieldsMixin):
         ),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
+    privacy_notice_zh_hans = forms.CharField(
+        label=_("Privacy notice in Chinese"),
+        max_length=20000,
+        required=False,
+        validators=[clean_free_text],
+        widget=forms.Textarea(attrs={"rows": 5, "lang": "zh-Hans"}),
+        help_text=_(
+            "Who collects the registrants' details, for what, how long they are "
+            "kept and whom to ask about them. Shown on the registration form, "
+            "which then asks for consent; each change is a new version."
+        ),
+    )
+    privacy_notice_en = forms.CharField(
+        label=_("Privacy notice in English"),
+        max_length=20000,
+        required=False,
+        validators=[clean_free_text],
+        widget=forms.Textarea(attrs={"rows": 5, "lang": "en"}),
+        help_text=_(
+            "Readers of the other language see this one when theirs is empty. "
+            "With both empty, the form asks for no consent."
+        ),
+    )
+    retention_days = forms.IntegerField(
+        label=_("Keep personal data for (days after the last day)"),
+        min_value=0,
+        max_value=3660,
+        initial=180,
+        help_text=_(
+            "Then names, emails, phones and organisations are anonymised; counts "
+            "and the honour roll stay."
+        ),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
 
     FIELDS = [
         "title",
@@ -215,6 +249,9 @@ class EventForm(VenueFieldsMixin):
         "registration_opens_at",
         "registration_closes_at",
         "reminder_offsets",
+        "privacy_notice_zh_hans",
+        "privacy_notice_en",
+        "retention_days",
     ]
 
     def __init__(self, *args: Any, event: Event | None = None, **kwargs: Any):

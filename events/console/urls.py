@@ -1,6 +1,6 @@
 """``/organise/``: the console's URLs. Each area of the console keeps its own list."""
 
-from . import attendees, checkin, dashboard, event_views, home, mail
+from . import attendees, checkin, dashboard, event_views, home, mail, people
 
 app_name = "console"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     *home.urlpatterns,
     *event_views.urlpatterns,
     *attendees.urlpatterns,
+    *people.urlpatterns,
     *mail.urlpatterns,
     *checkin.urlpatterns,
     # Last: its pattern is the event's bare slug.
