@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import polib
-import pytest
 
 from tests.conftest import require
 
