@@ -275,7 +275,20 @@ CELERY_BEAT_SCHEDULE = {
         "options": {
             "expires": env.float("NOTIFICATIONS_DISPATCH_INTERVAL", default=30)
         },
-    }
+    },
+    # Idempotency-Key rows older than 24 hours answer nothing any more.
+    "delete-expired-idempotency-keys": {
+        "task": "events.tasks.idempotency_keys_delete_expired",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
+    # Personal data of events past their retention period (events.Event
+    # .retention_days) is anonymised; running twice anonymises once.
+    "anonymise-expired-personal-data": {
+        "task": "events.tasks.anonymise_expired_personal_data",
+        "schedule": 24 * 3600,
+        "options": {"expires": 3600},
+    },
 }
 
 # A font file that writes Chinese, for certificate PDFs; found among Debian's CJK

@@ -500,3 +500,40 @@ class PersonalDataErasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.label}"
+
+
+class IdempotencyKey(models.Model):
+    """A POST's ``Idempotency-Key`` and the first answer to it, replayed to retries.
+
+    Unique per scope (the endpoint, with its event, and the signed-in user if any).
+    The row is inserted and its answer stored in the request's one transaction, so
+    a committed row always has its answer (events.idempotency).
+    """
+
+    scope = models.CharField(_("scope"), max_length=200)
+    key = models.CharField(_("key"), max_length=255)
+    # SHA-256 of the request body as canonical JSON: a key is for one request only.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(
+        _("response status"), null=True, blank=True
+    )
+    response_content_type = models.CharField(
+        _("response content type"), max_length=100, blank=True
+    )
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    # The answer's data as JSON text (not jsonb), so that its key order is kept.
+    response_body = models.TextField(_("response body"), blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key"], name="idempotency_key_unique_in_scope"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

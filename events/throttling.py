@@ -5,7 +5,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from rest_framework.exceptions import ValidationError
 from rest_framework.throttling import SimpleRateThrottle
+
+from .idempotency import idempotency_key_answered, request_key
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +47,30 @@ class RegistrationRateThrottle(SimpleRateThrottle):
 def registration_allowed(request: HttpRequest) -> bool:
     """Counts one registration attempt of a page's client; False once over the limit."""
     return RegistrationRateThrottle().allow_request(request, None)
+
+
+class RegistrationCreateRateThrottle(RegistrationRateThrottle):
+    """The API's limit, which does not count a retry whose key has its answer already.
+
+    Such a retry registers nobody and sends nothing (it replays the first answer, or
+    is refused with 422), so it costs no attempt. A retry sent while the first is
+    still running is counted: it cannot be told apart yet.
+    """
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self._answered_retry(request, view):
+            return True
+        return super().allow_request(request, view)
+
+    @staticmethod
+    def _answered_retry(request: Any, view: Any) -> bool:
+        scope_of = getattr(view, "idempotency_scope", None)
+        if scope_of is None:
+            return False
+        try:
+            key = request_key(request)
+        except ValidationError:
+            return False  # counted; the view answers 400
+        return key is not None and idempotency_key_answered(
+            scope=scope_of(request), key=key
+        )

@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 from config.pagination import PagePagination
 from config.problems import PROBLEM_CONTENT_TYPE
 
-from .. import selectors, services
+from .. import idempotency, selectors, services
 from ..exports import registrations_csv
 from ..models import Registration
-from ..throttling import RegistrationRateThrottle
+from ..throttling import RegistrationCreateRateThrottle
 from .serializers import (
     LANGUAGE_CODES,
     CheckInInputSerializer,
@@ -212,6 +212,21 @@ class CSVRenderer(BaseRenderer):
         return JSONRenderer().render(data)
 
 
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    idempotency.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A unique key per registration (a UUID), quoted as the IETF draft's "
+        'Structured Field string (`"..."`) or bare, at most 255 printable ASCII '
+        "characters. A retry with the same key and body within 24 hours gets the "
+        "first answer again (status and body) and registers nobody twice; the same "
+        "key with another body is 422 `idempotency_key_reused`."
+    ),
+)
+
+
 class EventRegistrationsApi(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
@@ -219,7 +234,9 @@ class EventRegistrationsApi(APIView):
         return [IsOrganiserUser()] if self.request.method == "GET" else []
 
     def get_throttles(self) -> list[Any]:
-        return [RegistrationRateThrottle()] if self.request.method == "POST" else []
+        return (
+            [RegistrationCreateRateThrottle()] if self.request.method == "POST" else []
+        )
 
     @extend_schema(
         parameters=[
@@ -271,9 +288,31 @@ class EventRegistrationsApi(APIView):
 
     @extend_schema(
         request=RegistrationInputSerializer,
-        responses={201: RegistrationCreatedSerializer, **problems(400, 404, 409, 429)},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: RegistrationCreatedSerializer,
+            **problems(400, 404, 409, 422, 429),
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
+        key = idempotency.request_key(request)
+        if key is None:
+            return self.registration_create(request, slug)
+        return idempotency.idempotent_response(
+            scope=self.idempotency_scope(request),
+            key=key,
+            body=request.data,
+            respond=lambda: self.registration_create(request, slug),
+            handle_exception=self.handle_exception,
+        )
+
+    def idempotency_scope(self, request: Request) -> str:
+        """Where a registration's ``Idempotency-Key`` is unique: this event's list."""
+        return idempotency.request_scope(
+            request=request, endpoint=f"registrations:{self.kwargs['slug']}"
+        )
+
+    def registration_create(self, request: Request, slug: str) -> Response:
         data = RegistrationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
