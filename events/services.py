@@ -16,7 +16,6 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db import models as dj_models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -633,28 +632,14 @@ def _erased_placeholder() -> tuple[str, str]:
 
 
 def _answers_erase(registration_ids: list[int]) -> None:
-    """Empties the answers to the event's questions, where that feature exists."""
+    """Empties the answers to the event's questions; what was asked stays readable."""
     try:
         answer_model = apps.get_model("events", "Answer")
-    except LookupError:
+    except LookupError:  # the questions feature is not installed
         return
-    fields = {
-        f.name: f
-        for f in answer_model._meta.concrete_fields
-        if f.name.startswith("value") or f.name in {"text", "answer", "choices"}
-    }
-    blank: dict[str, Any] = {}
-    for name, field in fields.items():
-        if field.null:
-            blank[name] = None
-        elif isinstance(field, dj_models.JSONField):
-            blank[name] = field.get_default()
-        elif isinstance(field, dj_models.CharField | dj_models.TextField):
-            blank[name] = ""
-    if blank:
-        answer_model.objects.filter(registration_id__in=registration_ids).update(
-            **blank
-        )
+    answer_model.objects.filter(registration_id__in=registration_ids).update(
+        value=None, choice_labels=[]
+    )
 
 
 def _person_anonymise(

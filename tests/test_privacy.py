@@ -501,3 +501,30 @@ def test_another_organiser_gets_404_on_every_people_url(client, event, talk) -> 
         response = client.post(url, {"email": "chen@example.org", "confirm": "erase"})
         assert response.status_code == 404
     assert not Registration.objects.filter(erased_at__isnull=False).exists()
+
+
+def test_answers_are_in_the_export_and_emptied_by_erasure(
+    client, organiser, event, talk
+) -> None:
+    from events.models import Answer, Question
+
+    question = Question.objects.create(
+        event=event,
+        kind=Question.Kind.SHORT_TEXT,
+        label_en="Dietary needs",
+        label_zh_hans="饮食需求",
+    )
+    registration = registration_create(
+        session=talk, attendee=person(), answers={str(question.pk): "No peanuts"}
+    )
+    client.force_login(organiser)
+    data = json.loads(
+        client.post(
+            f"/organise/{event.slug}/people/export/", {"email": "chen@example.org"}
+        ).content
+    )
+    (answer,) = data["registrations"][0]["answers"]
+    assert (answer["label_en"], answer["value"]) == ("Dietary needs", "No peanuts")
+    person_erase(event=event, email="chen@example.org", actor=organiser)
+    kept = Answer.objects.get(registration=registration)
+    assert kept.value is None and kept.label_en == "Dietary needs"
