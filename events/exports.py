@@ -2,13 +2,13 @@
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import Registration
+from .models import Answer, Question, Registration
 
 CSV_COLUMNS = [
     ("code", "code"),
@@ -42,8 +42,15 @@ def csv_cell(value: Any) -> str:
     return text
 
 
-def registrations_csv(registrations: QuerySet[Registration]) -> Iterator[str]:
-    """The rows of a registration export, as text chunks to stream."""
+def registrations_csv(
+    registrations: QuerySet[Registration], questions: Sequence[Question] = ()
+) -> Iterator[str]:
+    """The rows of a registration export, as text chunks to stream.
+
+    Then one column per question, headed by its label, each answer as a person
+    reads it (the question's and choices' words as they were answered, in the
+    reader's language).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -54,8 +61,14 @@ def registrations_csv(registrations: QuerySet[Registration]) -> Iterator[str]:
         return value
 
     yield "\ufeff"  # so that spreadsheet programs read UTF-8 (and Chinese names) right
-    writer.writerow([name for name, _path in CSV_COLUMNS])
+    writer.writerow(
+        [name for name, _path in CSV_COLUMNS] + [csv_cell(q.label()) for q in questions]
+    )
     yield flush()
+    if questions:
+        registrations = registrations.prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.order_by()),
+        )
     for registration in registrations.iterator(chunk_size=1000):
         row = []
         for _name, path in CSV_COLUMNS:
@@ -63,5 +76,11 @@ def registrations_csv(registrations: QuerySet[Registration]) -> Iterator[str]:
             for part in path.split("."):
                 value = getattr(value, part)
             row.append(csv_cell(value))
+        if questions:
+            answers = {a.question_id: a for a in registration.answers.all()}
+            row += [
+                csv_cell(answers[q.pk].display()) if q.pk in answers else ""
+                for q in questions
+            ]
         writer.writerow(row)
         yield flush()

@@ -502,6 +502,166 @@ class PersonalDataErasure(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.label}"
 
 
+def in_language(zh_hans: str, en: str, language: str | None = None) -> str:
+    """The text in the reader's language (the active one by default), else the other."""
+    from django.utils.translation import get_language
+
+    chinese = (language or get_language() or "").lower().startswith("zh")
+    first, second = (zh_hans, en) if chinese else (en, zh_hans)
+    return (first or "").strip() or (second or "").strip()
+
+
+class Question(models.Model):
+    """A question an organiser asks registrants of an event, in both languages.
+
+    ``choices`` is a list of ``{"value", "label_zh_hans", "label_en"}``; ``value`` is
+    the stable key answers store. No sessions means every session of the event. A
+    question that has answers is retired (``active`` off), never deleted.
+    """
+
+    class Kind(models.TextChoices):
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        SINGLE_CHOICE = "single_choice", _("One choice")
+        MULTIPLE_CHOICE = "multiple_choice", _("Several choices")
+        YES_NO = "yes_no", _("Yes or no")
+
+    CHOICE_KINDS = (Kind.SINGLE_CHOICE, Kind.MULTIPLE_CHOICE)
+
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="questions",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    label_zh_hans = models.CharField(
+        _("question (Chinese)"), max_length=300, blank=True
+    )
+    label_en = models.CharField(_("question (English)"), max_length=300, blank=True)
+    help_zh_hans = models.TextField(_("help (Chinese)"), blank=True)
+    help_en = models.TextField(_("help (English)"), blank=True)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    sessions = models.ManyToManyField(
+        Session,
+        verbose_name=_("sessions"),
+        related_name="questions",
+        blank=True,
+        help_text=_("None chosen means every session."),
+    )
+    active = models.BooleanField(_("asked"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(label_zh_hans="") | ~Q(label_en=""),
+                name="question_has_a_label",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label()
+
+    def label(self, language: str | None = None) -> str:
+        return in_language(self.label_zh_hans, self.label_en, language)
+
+    def help(self, language: str | None = None) -> str:
+        return in_language(self.help_zh_hans, self.help_en, language)
+
+    def choice_options(self, language: str | None = None) -> list[tuple[str, str]]:
+        """``(value, label)`` per choice, labelled in the reader's language."""
+        return [
+            (
+                str(c.get("value", "")),
+                in_language(c.get("label_zh_hans", ""), c.get("label_en", ""), language)
+                or str(c.get("value", "")),
+            )
+            for c in self.choices or []
+        ]
+
+
+class Answer(models.Model):
+    """A registrant's answer to a question, with the words it was given under.
+
+    The question's label and the chosen choices' labels are copied at answer time,
+    so that an answer stays readable after the question is reworded or retired.
+    ``value`` is a string, a number, an ISO date string, a list of choice values
+    or a boolean, by the question's kind (also copied).
+    """
+
+    registration = models.ForeignKey(
+        Registration,
+        verbose_name=_("registration"),
+        on_delete=models.CASCADE,
+        related_name="answers",
+    )
+    question = models.ForeignKey(
+        Question,
+        verbose_name=_("question"),
+        on_delete=models.PROTECT,
+        related_name="answers",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Question.Kind.choices)
+    # Empty (NULL) once the person's data is erased.
+    value = models.JSONField(_("value"), null=True)
+    label_zh_hans = models.CharField(
+        _("question (Chinese)"), max_length=300, blank=True
+    )
+    label_en = models.CharField(_("question (English)"), max_length=300, blank=True)
+    # [{"value", "label_zh_hans", "label_en"}] of the choices picked, as they read then.
+    choice_labels = models.JSONField(
+        _("labels of the choices"), default=list, blank=True
+    )
+    created_at = models.DateTimeField(_("answered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        ordering = ["question__position", "question_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "question"], name="answer_one_per_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label()}: {self.display()}"
+
+    def label(self, language: str | None = None) -> str:
+        return in_language(self.label_zh_hans, self.label_en, language)
+
+    def display(self, language: str | None = None) -> str:
+        """The answer as a person reads it, in the reader's language."""
+        from contextlib import nullcontext
+
+        from django.utils.translation import gettext, override
+
+        value = self.value
+        if value is None:
+            return ""
+        if self.kind == Question.Kind.YES_NO:
+            with override(language) if language else nullcontext():
+                return gettext("Yes") if value else gettext("No")
+        if self.kind in Question.CHOICE_KINDS:
+            labels = {
+                str(c.get("value")): in_language(
+                    c.get("label_zh_hans", ""), c.get("label_en", ""), language
+                )
+                for c in self.choice_labels or []
+            }
+            values = value if isinstance(value, list) else [value]
+            return ", ".join(labels.get(str(v)) or str(v) for v in values)
+        return str(value)
+
+
 class IdempotencyKey(models.Model):
     """A POST's ``Idempotency-Key`` and the first answer to it, replayed to retries.
 

@@ -49,6 +49,7 @@ from .notices import (
     reminders_cancel,
     ticket_attachments,
 )
+from .questions import answers_clean, answers_insert, questions_for_session
 from .selectors import registration_waitlist_position
 
 ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
@@ -124,18 +125,33 @@ def _check_registration_open(session: Session, now: dt.datetime) -> None:
 
 
 def registration_create(
-    *, session: Session, attendee: AttendeeData, now: dt.datetime | None = None
+    *,
+    session: Session,
+    attendee: AttendeeData,
+    now: dt.datetime | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> Registration:
     """Takes a seat if one is free, else joins the waiting list, else refuses.
 
     A second active registration of the same address (in any letter case) is refused
     with ``AlreadyRegistered``, and the manage link is sent to that address again.
+    ``answers`` maps the id (as text) of each of the event's questions asked for
+    this session to its answer; bad ones are refused with ``AnswersInvalid``
+    (events.questions), and good ones are stored in the registration's transaction.
     """
     now = now or timezone.now()
     _check_registration_open(session, now)
+    questions = questions_for_session(session=session)
+    checked_answers = answers_clean(questions=questions, raw=answers)
     _check_consent(session.event, attendee)
     try:
-        return _registration_insert(session=session, attendee=attendee, now=now)
+        return _registration_insert(
+            session=session,
+            attendee=attendee,
+            now=now,
+            questions=questions,
+            answers=checked_answers,
+        )
     except IntegrityError as exc:
         if ACTIVE_EMAIL_CONSTRAINT not in str(exc):
             raise
@@ -145,7 +161,12 @@ def registration_create(
 
 @transaction.atomic
 def _registration_insert(
-    *, session: Session, attendee: AttendeeData, now: dt.datetime
+    *,
+    session: Session,
+    attendee: AttendeeData,
+    now: dt.datetime,
+    questions: Iterable[Any] = (),
+    answers: dict[int, Any] | None = None,
 ) -> Registration:
     person = _attendee_upsert(attendee)
     registration = Registration(
@@ -198,6 +219,8 @@ def _registration_insert(
     )
     registration.waitlist_number = waitlist_number
     registration.save(force_insert=True)
+    if answers:
+        answers_insert(registration=registration, questions=questions, answers=answers)
     registration_notices_queue(
         kind="registration_confirmed" if seated else "registration_waitlisted",
         registrations=[registration],

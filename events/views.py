@@ -15,9 +15,10 @@ from notifications.ics import calendar_file
 
 from . import selectors, services
 from .errors import AlreadyRegistered
-from .forms import RegistrationForm
+from .forms import QuestionsForm, RegistrationForm
 from .models import Event, Registration
 from .notices import ticket_qr
+from .questions import AnswersInvalid, questions_for_event
 from .throttling import RegistrationRateThrottle, registration_allowed
 
 
@@ -47,8 +48,15 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
     event = _published_event(slug)
     initial = {"session": request.GET.get("session")}
     form = RegistrationForm(request.POST or None, event=event, initial=initial)
+    questions_form = QuestionsForm(
+        request.POST or None, questions=questions_for_event(event=event)
+    )
+    # Only the questions asked for the chosen session are checked.
+    answered = request.method != "POST" or questions_form.check_for(
+        _chosen_session(form)
+    )
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and answered:
         if not registration_allowed(request):
             form.add_error(
                 None,
@@ -72,7 +80,11 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
                         consent=form.cleaned_data.get("consent", False),
                         consent_version=form.cleaned_data.get("consent_version"),
                     ),
+                    answers=questions_form.answers,
                 )
+            except AnswersInvalid as exc:
+                questions_form.add_answer_errors(exc.errors)
+                status = 400
             except ValidationError as exc:
                 # The privacy notice changed since the page was drawn.
                 form.add_error(
@@ -105,6 +117,7 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "event": event,
             "form": form,
+            "questions_form": questions_form,
             "privacy_notice": event.privacy_notice_for(get_language()),
             "registration_open": event.registration_is_open(),
         },
@@ -113,6 +126,13 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
     if status == 429:
         response["Retry-After"] = str(_registration_retry_after())
     return response
+
+
+def _chosen_session(form: RegistrationForm) -> int | None:
+    """The session picked on a posted form, if it is one of the event's."""
+    form.is_valid()
+    session = getattr(form, "cleaned_data", {}).get("session")
+    return session if isinstance(session, int) else None
 
 
 def _registration_retry_after() -> int:

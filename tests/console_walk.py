@@ -20,7 +20,8 @@ from awards.services import (
     nomination_create,
     nomination_update,
 )
-from events.models import Event, Registration, Session
+from events.models import Event, Question, Registration, Session
+from events.questions import question_create
 from events.services import AttendeeData, registration_create
 from notifications.models import Notification
 from tests.factories import EventFactory, SessionFactory, UserFactory
@@ -45,6 +46,13 @@ def build_world(tag: str) -> World:
         slug=f"week-{tag}", title=f"Week of {tag.upper()}", organisers=[organiser]
     )
     session = SessionFactory(event=event, title=f"Talk of {tag.upper()}", capacity=1)
+    question_create(
+        event=event,
+        data={
+            "kind": Question.Kind.SHORT_TEXT,
+            "label_en": f"Question of {tag.upper()}",
+        },
+    )
     registration = registration_create(
         session=session,
         attendee=AttendeeData(
@@ -101,6 +109,7 @@ def build_world(tag: str) -> World:
         f"Nominee {tag.upper()}",
         certificate.number,
         judge.email,
+        f"Question of {tag.upper()}",
     ]
     return World(organiser, event, session, registration, batch, markers, judge)
 
@@ -140,6 +149,7 @@ def fill_route(route: str, world: World) -> str:
         "nomination_id": world.batch.nominations.first().pk,
         "number": world.batch.certificates.first().number,
         "user_id": world.judge.pk,
+        "question_id": Question.objects.filter(event=world.event).first().pk,
     }
     if "/mail/" in route:
         values["pk"] = values["id"] = values["notification_id"]

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Event, Registration, Session, validate_reminder_offsets
+from ..models import (
+    Event,
+    Question,
+    Registration,
+    Session,
+    validate_reminder_offsets,
+)
 from ..validators import clean_free_text, no_control_characters
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
@@ -114,11 +120,58 @@ class EventOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class QuestionChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The key an answer gives.")
+    label = serializers.CharField(help_text="In the reader's language.")
+
+
+class QuestionOutputSerializer(serializers.Serializer):
+    """One of the event's questions, worded in the reader's language."""
+
+    id = serializers.IntegerField(source="pk")
+    kind = serializers.ChoiceField(choices=Question.Kind.choices)
+    label = serializers.SerializerMethodField()
+    help = serializers.SerializerMethodField()
+    required = serializers.BooleanField()
+    choices = serializers.SerializerMethodField()
+    sessions = serializers.SerializerMethodField(
+        help_text="Ids of the sessions it is asked for; empty: every session."
+    )
+
+    def get_label(self, question: Question) -> str:
+        return question.label()
+
+    def get_help(self, question: Question) -> str:
+        return question.help()
+
+    @extend_schema_field(QuestionChoiceSerializer(many=True))
+    def get_choices(self, question: Question) -> list[dict[str, str]]:
+        return [
+            {"value": value, "label": label}
+            for value, label in question.choice_options()
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_sessions(self, question: Question) -> list[int]:
+        return [s.pk for s in question.sessions.all()]
+
+
 class EventDetailOutputSerializer(EventOutputSerializer):
     sessions = SessionOutputSerializer(many=True)
+    questions = serializers.SerializerMethodField(
+        help_text="The event's questions to registrants, in order (read-only)."
+    )
 
     class Meta(EventOutputSerializer.Meta):
-        fields = [*EventOutputSerializer.Meta.fields, "sessions"]
+        fields = [*EventOutputSerializer.Meta.fields, "sessions", "questions"]
+
+    @extend_schema_field(QuestionOutputSerializer(many=True))
+    def get_questions(self, event: Event) -> list[dict[str, Any]]:
+        from ..questions import questions_for_event
+
+        return QuestionOutputSerializer(  # type: ignore[return-value]
+            questions_for_event(event=event), many=True
+        ).data
 
 
 class EventInputSerializer(serializers.Serializer):
@@ -252,6 +305,21 @@ class RegistrationInputSerializer(serializers.Serializer):
             "the event): required as true when the event has a notice."
         ),
     )
+    answers = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        default=dict,
+        help_text=(
+            "Answers to the event's questions asked for this session, by question "
+            "id: text, a number, a date as YYYY-MM-DD, a choice's value, a list of "
+            "choice values, or true/false, by the question's kind."
+        ),
+    )
+
+    def validate_answers(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 200:
+            raise serializers.ValidationError(_("Too many answers."))
+        return value
 
 
 class RegistrationFilterSerializer(serializers.Serializer):

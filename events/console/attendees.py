@@ -30,6 +30,7 @@ from config.problems import DomainError
 from ..errors import RegistrationNotFound
 from ..exports import registrations_csv
 from ..models import Event, Registration
+from ..questions import questions_for_event, registration_answers
 from ..selectors import (
     registration_get_for_event,
     registration_list_for_console,
@@ -134,7 +135,10 @@ def attendees_export(request: HttpRequest, event: Event) -> StreamingHttpRespons
     form = _filter_form(request, event)
     registrations = registration_list_for_console(event=event, **form.filters())
     with timezone.override(event.tzinfo):
-        chunks = registrations_csv(registrations)
+        chunks = registrations_csv(
+            registrations,
+            questions=questions_for_event(event=event, active_only=False),
+        )
     response = StreamingHttpResponse(
         _in_event_time_zone(event, chunks), content_type="text/csv; charset=utf-8"
     )
@@ -205,6 +209,7 @@ def attendee_detail(request: HttpRequest, event: Event, code: str) -> HttpRespon
                 registration_notifications(registration=registration)
             ),
             "others": registration_others_in_event(registration=registration),
+            "answers": registration_answers(registration=registration),
         },
     )
 

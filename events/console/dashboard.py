@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from notifications.selectors import mail_stalled, notification_health_for_scope
 
 from ..models import Event
+from ..questions import question_summary
 from ..selectors import (
     event_mail_scope,
     event_registration_counts,
@@ -188,6 +189,8 @@ def dashboard(request: HttpRequest, event: Event) -> HttpResponse:
         {
             "event": event,
             "stats": stats,
+            # Counted once per page view (three queries), not refreshed by the script.
+            "question_summary": question_summary(event=event),
             "chart_labels": _chart_labels(),
             "refresh_seconds": _refresh_seconds(),
             "stats_url": reverse(
