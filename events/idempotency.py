@@ -134,15 +134,15 @@ def request_scope(*, request: Request, endpoint: str) -> str:
 
 
 def request_fingerprint(body: Any) -> str:
-    """SHA-256 of the body as canonical JSON (keys sorted, no spaces, UTF-8)."""
+    """SHA-256 of the body as canonical JSON (keys sorted, no spaces, ASCII).
+
+    ASCII, with ``\\u`` escapes, so that a lone surrogate (which JSON may carry and
+    UTF-8 cannot) is fingerprinted too, and refused by the view as usual.
+    """
     canonical = json.dumps(
-        body,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        cls=DjangoJSONEncoder,
+        body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def idempotency_key_answered(

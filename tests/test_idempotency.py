@@ -153,6 +153,27 @@ def test_the_body_is_compared_as_json_not_as_bytes(api, event, session) -> None:
     assert Registration.objects.count() == 1
 
 
+def test_a_lone_surrogate_in_the_body_is_a_field_error_kept_like_others(
+    api, event, session
+) -> None:
+    body = (
+        f'{{"session": {session.pk}, "full_name": "\\ud800", '
+        '"email": "chen@example.org"}'
+    )
+
+    def send():
+        return api.post(
+            f"/api/v1/events/{event.slug}/registrations/",
+            body,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=KEY,
+        )
+
+    first = send()
+    assert_problem(first, 400, "invalid")
+    assert_same_answer(first, send())
+
+
 @pytest.mark.parametrize(
     ("first_key", "second_key"),
     [
