@@ -23,6 +23,7 @@ from config.problems import PROBLEM_CONTENT_TYPE
 from .. import idempotency, selectors, services
 from ..exports import registrations_csv
 from ..models import Registration
+from ..questions import AnswersInvalid, questions_for_event
 from ..throttling import RegistrationCreateRateThrottle
 from .serializers import (
     LANGUAGE_CODES,
@@ -274,7 +275,11 @@ class EventRegistrationsApi(APIView):
         )
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                registrations_csv(registrations), content_type="text/csv; charset=utf-8"
+                registrations_csv(
+                    registrations,
+                    questions=questions_for_event(event=event, active_only=False),
+                ),
+                content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = (
                 f'attachment; filename="{event.slug}-registrations.csv"'
@@ -323,17 +328,22 @@ class EventRegistrationsApi(APIView):
         language = fields.get("language") or (
             get_language() if get_language() in LANGUAGE_CODES else "en"
         )
-        registration = services.registration_create(
-            session=session,
-            attendee=services.AttendeeData(
-                full_name=fields["full_name"],
-                email=fields["email"],
-                phone=fields["phone"],
-                organisation=fields["organisation"],
-                language=language,
-                consent=fields["consent"],
-            ),
-        )
+        try:
+            registration = services.registration_create(
+                session=session,
+                attendee=services.AttendeeData(
+                    full_name=fields["full_name"],
+                    email=fields["email"],
+                    phone=fields["phone"],
+                    organisation=fields["organisation"],
+                    language=language,
+                    consent=fields["consent"],
+                ),
+                answers=fields.get("answers"),
+            )
+        except AnswersInvalid as exc:
+            # Each refused answer is named as ``answers.<question id>``.
+            raise serializers.ValidationError({"answers": exc.errors}) from None
         # The service has counted a waitlisted registration's place already.
         return Response(
             RegistrationCreatedSerializer(registration).data,
