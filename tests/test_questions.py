@@ -98,7 +98,9 @@ def questions(event, workshop):
 
 
 def register(session, name, answers, email=None):
-    email = email or f"{re.sub(r'[^a-z0-9]+', '.', name.lower()).strip('.')}@example.org"
+    email = (
+        email or f"{re.sub(r'[^a-z0-9]+', '.', name.lower()).strip('.')}@example.org"
+    )
     return registration_create(
         session=session,
         attendee=AttendeeData(full_name=name, email=email),

@@ -122,7 +122,8 @@ class EventOutputSerializer(serializers.ModelSerializer):
 
 class QuestionChoiceSerializer(serializers.Serializer):
     value = serializers.CharField(help_text="The key an answer gives.")
-    label = serializers.CharField(help_text="In the reader's language.")
+    # Declared fields leave the class's namespace (DRF's metaclass): no clash at run time.
+    label = serializers.CharField(help_text="In the reader's language.")  # type: ignore[assignment]
 
 
 class QuestionOutputSerializer(serializers.Serializer):
@@ -130,9 +131,9 @@ class QuestionOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="pk")
     kind = serializers.ChoiceField(choices=Question.Kind.choices)
-    label = serializers.SerializerMethodField()
+    label = serializers.SerializerMethodField()  # type: ignore[assignment]
     help = serializers.SerializerMethodField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
     choices = serializers.SerializerMethodField()
     sessions = serializers.SerializerMethodField(
         help_text="Ids of the sessions it is asked for; empty: every session."

@@ -134,7 +134,7 @@ class QuestionForm(forms.Form):
         return choices
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         if (
             "label_zh_hans" in data
             and "label_en" in data
