@@ -1,6 +1,7 @@
 """Registration retries with an ``Idempotency-Key`` (events.idempotency, API.md)."""
 
 import datetime as dt
+import shutil
 import threading
 
 import pytest
@@ -16,7 +17,9 @@ from events import tasks
 from events.models import IdempotencyKey, Registration
 from notifications.models import Notification
 
+from .conftest import require
 from .factories import EventFactory, SessionFactory, UserFactory
+from .processes import CeleryProcess, RedisServer, service_environment, wait_for
 
 PROBLEM = "application/problem+json"
 KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
@@ -266,6 +269,44 @@ def test_the_beat_task_deletes_keys_older_than_a_day(db) -> None:
     assert tasks.idempotency_keys_delete_expired.apply().get() == 2
 
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+@pytest.mark.slow
+def test_a_worker_runs_the_cleanup_task_from_the_broker(postgres_transactional) -> None:
+    """The task as beat sends it: through Redis to a real ``celery worker``."""
+    require(shutil.which("redis-server") is not None, "redis-server")
+    IdempotencyKey.objects.create(
+        scope="registrations:week",
+        key="old",
+        fingerprint="0" * 64,
+        created_at=timezone.now() - dt.timedelta(days=2),
+    )
+    db = connection.settings_dict
+    redis = RedisServer().start()
+    worker = CeleryProcess(
+        "worker",
+        service_environment(
+            database_url=(
+                f"postgres://{db['USER'] or 'root'}@{db['HOST'] or '127.0.0.1'}"
+                f":{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            broker_url=redis.url,
+            email_url="smtp://127.0.0.1:1",
+        ),
+    )
+    try:
+        worker.start()
+        with celery_app.connection_for_write(redis.url) as broker:
+            tasks.idempotency_keys_delete_expired.apply_async(connection=broker)
+        wait_for(
+            lambda: not IdempotencyKey.objects.exists(),
+            timeout=60,
+            what="the worker to delete the expired key",
+        )
+    finally:
+        worker.stop()
+        redis.stop()
+    assert "idempotency_keys_delete_expired" in worker.output()
 
 
 def test_beat_runs_the_cleanup_task_hourly() -> None:
