@@ -147,6 +147,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 AXES_USERNAME_CALLABLE = "config.security.axes_username"
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# Failed attempts are kept for the lock-outs; successful sign-ins (with address and
+# browser) are not logged at all: personal data nobody needs.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 # Password reset mail goes through the outbox; requests are limited per client
 # address and, silently (the answer is the same), per email address.
 PASSWORD_RESET_RATE_LIMIT_PER_CLIENT = (
@@ -368,5 +372,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
