@@ -233,6 +233,8 @@ class EventForm(VenueFieldsMixin):
         min_value=0,
         max_value=3660,
         initial=180,
+        # Left empty, the period stays as it is (180 days for a new event).
+        required=False,
         help_text=_(
             "Then names, emails, phones and organisations are anonymised; counts "
             "and the honour roll stay."
@@ -280,6 +282,12 @@ class EventForm(VenueFieldsMixin):
         if chosen in zoneinfo.available_timezones():
             return zoneinfo.ZoneInfo(chosen)
         return zoneinfo.ZoneInfo(self.fields["timezone"].initial)
+
+    def clean_retention_days(self) -> int:
+        value = self.cleaned_data["retention_days"]
+        if value is None:
+            return self.event.retention_days if self.event is not None else 180
+        return value
 
     def clean_registration_opens_at(self) -> dt.datetime | None:
         value = self.cleaned_data["registration_opens_at"]
