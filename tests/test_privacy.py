@@ -528,3 +528,25 @@ def test_answers_are_in_the_export_and_emptied_by_erasure(
     person_erase(event=event, email="chen@example.org", actor=organiser)
     kept = Answer.objects.get(registration=registration)
     assert kept.value is None and kept.label_en == "Dietary needs"
+
+
+def test_the_api_writes_the_notice_and_the_retention(api, organiser, event) -> None:
+    api.force_authenticate(organiser)
+    response = api.patch(
+        f"/api/v1/events/{event.slug}/",
+        {"privacy_notice_en": "Kept for 30 days.", "retention_days": 30},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["privacy_notice_version"], body["retention_days"]) == (2, 30)
+    assert body["privacy_notice_zh_hans"] == NOTICE_ZH
+    refused = api.patch(
+        f"/api/v1/events/{event.slug}/",
+        {"privacy_notice_version": 9, "retention_days": -1},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["retention_days"]
+    event.refresh_from_db()
+    assert event.privacy_notice_version == 2
