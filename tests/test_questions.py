@@ -683,9 +683,16 @@ def test_another_organiser_gets_404_on_every_question_url(client, event, talk):
 # In Chromium ----------------------------------------------------------------------
 
 
+def _violations(page) -> list[str]:
+    """Serious or critical axe-core findings on the page."""
+    from tests.test_accessibility import _violations as axe_violations
+
+    return axe_violations(page)
+
+
 @pytest.mark.browser
 def test_registration_page_and_editor_in_chromium(
-    live_server, transactional_db, chromium_path, organiser_pw=None
+    live_server, transactional_db, chromium_path
 ):
     """A phone registers with answers without JavaScript; the pages fit 390 px and
     1280 px (screenshots go to $QUESTION_SHOTS when set)."""
@@ -732,7 +739,9 @@ def test_registration_page_and_editor_in_chromium(
         try:
             for width in (390, 1280):
                 context = browser.new_context(
-                    viewport={"width": width, "height": 900}, java_script_enabled=False
+                    viewport={"width": width, "height": 900},
+                    java_script_enabled=False,
+                    bypass_csp=True,
                 )
                 page = context.new_page()
                 page.goto(f"{live_server.url}/events/week/register/")
@@ -763,8 +772,16 @@ def test_registration_page_and_editor_in_chromium(
                 )
                 context.close()
 
-                context = browser.new_context(viewport={"width": width, "height": 900})
+                context = browser.new_context(
+                    viewport={"width": width, "height": 900}, bypass_csp=True
+                )
                 page = context.new_page()
+                # axe-core needs JavaScript: the page with its errors once more.
+                page.goto(f"{live_server.url}/events/week/register/")
+                page.select_option("#id_session", str(workshop.pk))
+                page.get_by_role("button", name="Register").click()
+                assert page.locator(f"#id_q-{meal.pk}_error").is_visible()
+                assert not _violations(page)
                 page.goto(
                     f"{live_server.url}/accounts/login/?next=/organise/week/questions/"
                 )
@@ -777,7 +794,9 @@ def test_registration_page_and_editor_in_chromium(
                     page.screenshot(
                         path=str(Path(shots) / f"questions-{width}.png"), full_page=True
                     )
+                assert not _violations(page)
                 page.goto(f"{live_server.url}/organise/week/questions/{meal.pk}/edit/")
+                assert not _violations(page)
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 if shots:
                     page.screenshot(
