@@ -7,6 +7,7 @@ Used by ``manage.py import_nominations`` and the console's import page alike.
 """
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django import forms
@@ -72,10 +73,38 @@ class ImportInvalid(Exception):
         super().__init__(f"line {line}: {reason}")
 
 
+def _unreadable(reader: csv.DictReader, exc: csv.Error) -> ImportInvalid:
+    """A line the csv module cannot read (a field over its size limit, mostly)."""
+    if "field limit" in str(exc):
+        reason = _(
+            "A field is too long: at most %(limit)s characters fit in one field."
+        ) % {"limit": f"{csv.field_size_limit():,}"}
+    else:
+        reason = _("The line is not valid CSV (%(error)s).") % {"error": exc}
+    # DictReader's own line_num is the last good row's: the failing line is its
+    # underlying reader's.
+    return ImportInvalid(max(reader.reader.line_num, 1), reason)
+
+
+def _read_rows(reader: csv.DictReader) -> Iterator[dict[str, str | None]]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _unreadable(reader, exc) from exc
+        yield row
+
+
 def nominations_parse(text: str, *, default_kind: str) -> list[ImportRow]:
     """Every row of the file, checked; raises ImportInvalid at the first bad one."""
     reader = csv.DictReader(text.lstrip("\ufeff").splitlines())
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise _unreadable(reader, exc) from exc
+    header = [name.strip() for name in fieldnames or []]
     unknown = sorted(set(header) - set(COLUMNS))
     if "name" not in header or unknown:
         raise ImportInvalid(
@@ -90,7 +119,7 @@ def nominations_parse(text: str, *, default_kind: str) -> list[ImportRow]:
         )
     reader.fieldnames = header
     rows = []
-    for row in reader:
+    for row in _read_rows(reader):
         line = reader.line_num  # the line the row ends on
         values = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
         values["kind"] = values.get("kind") or default_kind

@@ -495,6 +495,13 @@ def test_import_nominations_bad_row_imports_nothing(batch, tmp_path) -> None:
     assert not Nomination.objects.exists()
 
 
+def test_import_nominations_field_over_the_csv_limit(batch, tmp_path) -> None:
+    text = "name,citation\nGood One,ok\nBig One," + "x" * 140_000 + "\n"
+    with pytest.raises(CommandError, match=r"line 3: .*too long"):
+        import_csv(tmp_path, text, batch)
+    assert not Nomination.objects.exists()
+
+
 def test_import_into_an_approved_batch_is_refused(batch, tmp_path) -> None:
     AwardBatch.objects.filter(pk=batch.pk).update(status="approved")
     with pytest.raises(CommandError, match="approved"):

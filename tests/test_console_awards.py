@@ -169,6 +169,29 @@ def test_import_is_all_or_nothing_and_names_the_bad_line(
     assert locked.status_code == 400 and Nomination.objects.count() == 2
 
 
+def test_import_with_a_field_over_the_csv_limit_names_the_line(
+    client, event, batch, organiser
+) -> None:
+    """A field over the csv module's 131,072-character limit is the file's fault: a
+    400 naming its line, nothing imported; a citation over 5,000 likewise."""
+    client.force_login(organiser)
+    url = _awards(event) + f"batches/{batch.pk}/nominations/import/"
+    huge = "name,citation\nWantou Community,short\nDemo 02," + "x" * 140_000 + "\n"
+    response = client.post(url, {"file": SimpleUploadedFile("n.csv", huge.encode())})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Line 3:" in body and "too long" in body
+    assert not Nomination.objects.exists()
+    long_citation = "name,citation\nDemo 02," + "y" * 5001 + "\n"
+    response = client.post(
+        url, {"file": SimpleUploadedFile("n.csv", long_citation.encode())}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Line 2:" in body and "citation" in body
+    assert not Nomination.objects.exists()
+
+
 @pytest.fixture
 def announced(batch, organiser):
     for name in ("湾头社区", "=HYPERLINK(1)"):
