@@ -22,7 +22,12 @@ from django.utils.translation import gettext
 
 from config.problems import ConflictError
 from notifications.models import Notification
-from notifications.services import notification_enqueue
+from notifications.services import (
+    NotResendable,
+    notification_enqueue,
+    notification_resend,
+    notification_resend_check,
+)
 
 from .errors import (
     AlreadyRegistered,
@@ -30,6 +35,7 @@ from .errors import (
     NotActive,
     RegistrationClosed,
     RegistrationNotFound,
+    SessionCancelled,
     SessionFull,
 )
 from .models import (
@@ -404,6 +410,65 @@ def registration_confirmation_resend(*, registration: Registration) -> Notificat
     )
     notification_enqueue(email)
     return Notification.objects.get(dedupe_key=email.dedupe_key)
+
+
+# Emails rebuilt from the registration as it stands when sent again.
+CONFIRMATION_KINDS = {
+    "registration_confirmed",
+    "registration_promoted",
+    "registration_waitlisted",
+}
+# Emails that only hold while the registration is active, or its session is on.
+ACTIVE_REGISTRATION_KINDS = {"manage_link", "session_reminder", "session_changed"}
+SESSION_KINDS = {"session_reminder", "session_changed"}
+
+
+@transaction.atomic
+def event_mail_resend(*, event: Event, notification: Notification) -> Notification:
+    """Sends one of the event's emails again, if what it says still holds.
+
+    Only a sent or failed email is sent again. A confirmation, promotion or
+    waiting-list notice is rebuilt by ``registration_confirmation_resend`` from the
+    registration as it is now (a cancelled or erased one is refused); a manage link,
+    reminder or change notice is refused for a cancelled or erased registration, and
+    a reminder or change notice for a cancelled session; mail about anything else
+    (an award) goes through the checker its app registered with the outbox.
+    Returns the new Notification row.
+    """
+    notification_resend_check(notification=notification)
+    if notification.about_type != REGISTRATION_ABOUT:
+        return notification_resend(notification=notification)
+    registration = (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("session")
+        .filter(session__event=event, pk=int(notification.about_id))
+        .first()
+        if notification.about_id.isdigit()
+        else None
+    )
+    if registration is None:
+        raise NotResendable(
+            gettext("The registration this email is about no longer exists.")
+        )
+    if registration.erased_at is not None:
+        raise NotActive(
+            gettext("This person's data is erased: nothing more is sent to them.")
+        )
+    if notification.kind in CONFIRMATION_KINDS:
+        return registration_confirmation_resend(registration=registration)
+    if notification.kind in ACTIVE_REGISTRATION_KINDS and (
+        registration.status == Registration.Status.CANCELLED
+    ):
+        raise NotActive(
+            gettext(
+                "This registration is cancelled: this email is not sent to it again."
+            )
+        )
+    if notification.kind in SESSION_KINDS and registration.session.is_cancelled:
+        raise SessionCancelled(
+            gettext("This session is cancelled: this email is not sent again.")
+        )
+    return notification_resend(notification=notification)
 
 
 def registration_check_in(*, event: Event, code: str) -> tuple[Registration, bool]:

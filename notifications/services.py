@@ -59,6 +59,11 @@ class Email:
     status: str = Notification.Status.PENDING
 
 
+# Resend checkers refuse to send again mail about something that has changed since
+# (a revoked certificate); an app registers one per ``about_type`` at start-up.
+_resend_checkers: dict[str, Callable[[Notification], None]] = {}
+
+
 def planner_register(planner: Callable[[dt.datetime], int]) -> None:
     """Adds a function that queues the emails falling due at a moment (idempotently)."""
     if planner not in _planners:
@@ -69,6 +74,14 @@ def scope_finder_register(finder: Callable[[Any], list[str]]) -> None:
     """Adds a function naming the scopes whose mail a staff user may see."""
     if finder not in _scope_finders:
         _scope_finders.append(finder)
+
+
+def resend_checker_register(
+    about_type: str, checker: Callable[[Notification], None]
+) -> None:
+    """Adds a function that raises a DomainError when mail ``about_type`` may not be
+    sent again (what it announced no longer stands)."""
+    _resend_checkers[about_type] = checker
 
 
 def scopes_for(user: Any) -> list[str]:
@@ -358,10 +371,12 @@ class NotResendable(ConflictError):
     )
 
 
-def notification_resend_finished(*, notification: Notification) -> Notification:
-    """``notification_resend`` for a sent or failed row; any other state is refused.
+def notification_resend_check(*, notification: Notification) -> None:
+    """Refuses to send a row again unless it was sent or failed and what it is about
+    still stands (the checker registered for its ``about_type``, if any).
 
-    Raises ``NotResendable`` for a row still queued or sending, skipped or cancelled.
+    Raises ``NotResendable`` for a row still queued or sending, skipped or cancelled,
+    and whatever DomainError the checker raises.
     """
     if notification.status not in RESENDABLE:
         raise NotResendable(
@@ -371,4 +386,12 @@ def notification_resend_finished(*, notification: Notification) -> Notification:
             )
             % {"status": notification.get_status_display()}
         )
+    checker = _resend_checkers.get(notification.about_type)
+    if checker is not None:
+        checker(notification)
+
+
+def notification_resend_finished(*, notification: Notification) -> Notification:
+    """``notification_resend`` after ``notification_resend_check``."""
+    notification_resend_check(notification=notification)
     return notification_resend(notification=notification)

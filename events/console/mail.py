@@ -31,11 +31,12 @@ from notifications.selectors import (
     notification_kinds_for_scope,
     notification_list_for_scope,
 )
-from notifications.services import RESENDABLE, notification_resend_finished
+from notifications.services import RESENDABLE
 
 from ..models import Event
 from ..notices import ABOUT
 from ..selectors import event_mail_scope
+from ..services import event_mail_resend
 from .access import organiser_event
 from .attendee_forms import MailFilterForm
 
@@ -113,7 +114,7 @@ def mail(request: HttpRequest, event: Event) -> HttpResponse:
 
 def _rendered(notification: Notification) -> dict[str, Any]:
     try:
-        message = render_message(notification)
+        message = render_message(notification, redact=True)
     except (TemplateDoesNotExist, TemplateSyntaxError, KeyError, ValueError) as exc:
         return {"error": f"{exc.__class__.__name__}: {exc}"}
     html = next(
@@ -193,7 +194,7 @@ def mail_resend(request: HttpRequest, event: Event, pk: int) -> HttpResponse:
     if request.method != "POST":  # after the lookup: a foreign code is a 404
         return HttpResponseNotAllowed(["POST"])
     try:
-        copy = notification_resend_finished(notification=notification)
+        copy = event_mail_resend(event=event, notification=notification)
     except DomainError as error:
         messages.error(request, error.detail)
         return redirect("console:mail_detail", slug=event.slug, pk=notification.pk)

@@ -1,0 +1,192 @@
+"""Defects found in review: each test failed before its fix."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from awards import services as award_services
+from awards.models import Certificate
+from events.models import Registration
+from events.services import (
+    AttendeeData,
+    registration_cancel_by_organiser,
+    registration_create,
+    session_cancel,
+    session_update,
+)
+from notifications.models import Notification
+from notifications.services import notifications_deliver
+from tests.factories import EventFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def register(session, name: str, email: str) -> Registration:
+    return registration_create(
+        session=session, attendee=AttendeeData(full_name=name, email=email)
+    )
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}"
+    )
+    return client
+
+
+@pytest.fixture
+def organiser():
+    return UserFactory(username="organiser@example.org", is_staff=False)
+
+
+@pytest.fixture
+def event(organiser):
+    return EventFactory(slug="week", title="Publicity Week", organisers=[organiser])
+
+
+@pytest.fixture
+def talk(event):
+    return SessionFactory(event=event, title="Kick-off", capacity=5)
+
+
+@pytest.fixture
+def signed_in(client, organiser):
+    client.force_login(organiser)
+    return client
+
+
+def resend(client, event, row):
+    return client.post(
+        reverse("console:mail_resend", kwargs={"slug": event.slug, "pk": row.pk}),
+        follow=True,
+    )
+
+
+def levels(response) -> list[str]:
+    return [m.level_tag for m in response.context["messages"]]
+
+
+def first_message(response) -> str:
+    return str(next(iter(response.context["messages"])))
+
+
+# 1. The console's "send again" keeps to what the mail is about.
+
+
+def test_resending_a_cancelled_registrations_confirmation_is_refused(
+    signed_in, event, talk
+):
+    """No new ticket for a registration that was cancelled since: an error, no row."""
+    registration = register(talk, "Chen", "chen@example.org")
+    row = Notification.objects.get(
+        dedupe_key=f"registration_confirmed:{registration.pk}"
+    )
+    notifications_deliver(ids=[row.pk])
+    registration_cancel_by_organiser(registration=registration)
+    count = Notification.objects.count()
+
+    response = resend(signed_in, event, row)
+
+    assert levels(response) == ["error"]
+    assert "cancelled" in first_message(response)
+    assert Notification.objects.count() == count
+    assert not Notification.objects.filter(
+        kind="registration_confirmed", status=Notification.Status.PENDING
+    ).exists()
+
+
+def test_resending_a_waitlist_notice_after_promotion_sends_the_confirmation(
+    signed_in, event
+):
+    """The email is rebuilt from the registration as it is now: a ticket."""
+    small = SessionFactory(event=event, title="Small", capacity=1)
+    first = register(small, "Chen", "chen@example.org")
+    second = register(small, "Li", "li@example.org")
+    row = Notification.objects.get(dedupe_key=f"registration_waitlisted:{second.pk}")
+    notifications_deliver(ids=[row.pk])
+    registration_cancel_by_organiser(registration=first)  # Li is promoted
+
+    response = resend(signed_in, event, row)
+
+    assert levels(response) == ["success"]
+    copy = response.context["notification"]
+    assert copy.kind == "registration_confirmed"
+    assert copy.about_id == str(second.pk)
+    assert copy.status == Notification.Status.PENDING
+
+
+def test_resending_a_change_notice_of_a_cancelled_session_is_refused(
+    signed_in, event, talk
+):
+    """A session that is off gets no "it moved" email again."""
+    register(talk, "Chen", "chen@example.org")
+    session_update(
+        session=talk, data={"starts_at": talk.starts_at + dt.timedelta(hours=1)}
+    )
+    row = Notification.objects.get(kind="session_changed")
+    notifications_deliver(ids=[row.pk])
+    session_cancel(session=talk)
+    count = Notification.objects.count()
+
+    response = resend(signed_in, event, row)
+
+    assert levels(response) == ["error"]
+    assert Notification.objects.count() == count
+
+
+def test_resending_a_revoked_certificates_announcement_is_refused(
+    signed_in, organiser, event
+):
+    """A revoked award is not announced again; a valid one may be."""
+    api = api_client_for(organiser)
+    category = api.post(
+        "/api/v1/events/week/award-categories/",
+        {
+            "name": "Demonstration base",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NBSW",
+        },
+        format="json",
+    ).json()
+    batch = api.post(
+        f"/api/v1/award-categories/{category['id']}/batches/",
+        {"number": 5, "title": "Fifth batch"},
+        format="json",
+    ).json()
+    nomination = api.post(
+        f"/api/v1/award-batches/{batch['id']}/nominations/",
+        {
+            "recipient": {
+                "kind": "organisation",
+                "name": "Wantou Community",
+                "email": "wantou@example.org",
+            },
+            "citation": "Serves its residents.",
+        },
+        format="json",
+    ).json()
+    api.patch(
+        f"/api/v1/nominations/{nomination['id']}/", {"status": "awarded"}, format="json"
+    )
+    api.post(f"/api/v1/award-batches/{batch['id']}/approve/")
+    api.post(f"/api/v1/award-batches/{batch['id']}/announce/")
+    row = Notification.objects.get(kind="award_announced")
+    notifications_deliver(ids=[row.pk])
+    row.refresh_from_db()
+    assert row.status == Notification.Status.SENT
+
+    assert levels(resend(signed_in, event, row)) == ["success"]
+    award_services.certificate_revoke(
+        certificate=Certificate.objects.get(), reason="Issued in error", actor=None
+    )
+    count = Notification.objects.count()
+
+    response = resend(signed_in, event, row)
+
+    assert levels(response) == ["error"]
+    assert "revoked" in first_message(response)
+    assert Notification.objects.count() == count
