@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -16,6 +15,7 @@ from notifications.ics import calendar_file
 from notifications.services import Email
 
 from .models import AwardBatch, Certificate, Nomination, Review
+from .tokens import account_serves_one_event, judge_invitation_token
 
 
 def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Email]:
@@ -83,17 +83,13 @@ def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Em
 def _may_get_password_link(judge: Any, batch: AwardBatch) -> bool:
     """Whether this batch's organisers may mail the judge a set-password link.
 
-    The link is in the event's outbox, which its organisers can read; so it goes
-    only to an account that has never been used and exists for this event alone
-    (no password, never signed in, no other event's batch, organises nothing).
-    Anyone else gets the sign-in page, which offers a password reset by mail.
+    Only an account that has never been used and exists for this event alone gets
+    one (awards.tokens); anyone else gets the sign-in page, which offers a password
+    reset by mail. The link is hidden from the organisers' view of the outbox, and
+    stops working if the account gains any other role.
     """
     return (
-        not judge.has_usable_password()
-        and judge.last_login is None
-        and not judge.is_staff
-        and not judge.is_superuser
-        and not judge.organised_events.exists()
+        account_serves_one_event(judge)
         and not judge.judged_batches.exclude(
             category__event_id=batch.category.event_id
         ).exists()
@@ -112,7 +108,7 @@ def judge_link(judge: Any, batch: AwardBatch) -> tuple[str, bool]:
             "awards:judge_welcome",
             kwargs={
                 "uidb64": urlsafe_base64_encode(force_bytes(judge.pk)),
-                "token": default_token_generator.make_token(judge),
+                "token": judge_invitation_token.make_token(judge),
             },
         )
         return f"{settings.SITE_URL}{path}?{urlencode({'batch': batch.pk})}", True
@@ -129,6 +125,8 @@ def _judge_context(judge: Any, batch: AwardBatch) -> dict[str, object]:
         "category_name": batch.category.name,
         "link_url": link,
         "sets_password": sets_password,
+        # The link opens the account: shown to nobody but the judge's own inbox.
+        "private": ["link_url"] if sets_password else [],
         "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
         "total": open_nominations.count(),
         "scored": Review.objects.filter(

@@ -29,6 +29,7 @@ from . import selectors, services
 from .errors import AwardNotFound, BatchLocked, NotAllowed
 from .models import AwardBatch, Nomination, Review
 from .selectors import order_by_run_of_show
+from .tokens import account_serves_one_event, judge_invitation_token
 
 
 def honour_roll(request: HttpRequest) -> HttpResponse:
@@ -267,6 +268,13 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
+def _batch_id(value: str) -> int | None:
+    """A batch id as typed in a link: ASCII digits only ("²" is a digit to Python)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        return None
+    return int(value) if int(value) > 0 else None
+
+
 class JudgeWelcomeView(auth_views.PasswordResetConfirmView):
     """The invitation's one-time link: choose a password, be signed in, judge.
 
@@ -278,10 +286,15 @@ class JudgeWelcomeView(auth_views.PasswordResetConfirmView):
     template_name = "awards/judge_welcome.html"
     post_reset_login = True
     post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    token_generator = judge_invitation_token
 
     def get_user(self, uidb64: str) -> Any:
         user = super().get_user(uidb64)
-        return user if user is not None and user.is_active else None
+        # Checked again now, not only when the invitation was written: an account
+        # that has since gained another role is not opened by this link.
+        if user is None or not account_serves_one_event(user):
+            return None
+        return user
 
     def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = super().dispatch(*args, **kwargs)
@@ -289,9 +302,9 @@ class JudgeWelcomeView(auth_views.PasswordResetConfirmView):
         if (
             not self.validlink
             and isinstance(response, HttpResponseRedirect)
-            and batch.isdigit()
+            and _batch_id(batch) is not None
         ):
-            response["Location"] = f"{response['Location']}?batch={int(batch)}"
+            response["Location"] = f"{response['Location']}?batch={_batch_id(batch)}"
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -308,12 +321,12 @@ class JudgeWelcomeView(auth_views.PasswordResetConfirmView):
         return context
 
     def _batch(self) -> AwardBatch | None:
-        batch = self.request.GET.get("batch", "")
-        if not batch.isdigit() or not 0 < int(batch) < 2**63 or self.user is None:
+        batch_id = _batch_id(self.request.GET.get("batch", ""))
+        if batch_id is None or self.user is None:
             return None
         return (
             AwardBatch.objects.select_related("category__event")
-            .filter(pk=int(batch), judges=self.user)
+            .filter(pk=batch_id, judges=self.user)
             .first()
         )
 

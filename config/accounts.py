@@ -10,11 +10,13 @@ reached or not: nothing tells a visitor which addresses have accounts.
 import hashlib
 import logging
 import time
+import unicodedata
 import uuid
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
@@ -58,6 +60,15 @@ def _address_ident(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+def _email_matches(stored: str, given: str) -> bool:
+    # As Django's own form compares: normalised and case-folded, so that a
+    # look-alike address does not receive another account's reset.
+    def fold(value: str) -> str:
+        return unicodedata.normalize("NFKC", value).casefold()
+
+    return fold(stored or "") == fold(given)
+
+
 class OutboxPasswordResetForm(PasswordResetForm):
     """Queues the reset email in the outbox, in the reader's language."""
 
@@ -66,6 +77,23 @@ class OutboxPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    def get_users(self, email: str) -> Any:
+        """Every active account of the address, those without a password too.
+
+        Django's form leaves out accounts without a usable password; a judge whose
+        invitation link was lost or ran out has none, and this mail, which goes to
+        the address itself, is their way in.
+        """
+        User = get_user_model()
+        email_field = User.get_email_field_name()
+        return (
+            user
+            for user in User._default_manager.filter(
+                **{f"{email_field}__iexact": email, "is_active": True}
+            )
+            if _email_matches(getattr(user, email_field), email)
+        )
 
     def send_mail(
         self,

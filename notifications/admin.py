@@ -46,7 +46,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("message"))
     def rendered(self, notification: Notification) -> str:
-        message = render_message(notification)
+        message = render_message(notification, redact=True)
         html = next(
             (body for body, kind in message.alternatives if kind == "text/html"), ""
         )

@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .models import Notification
 
@@ -24,11 +25,23 @@ logger = logging.getLogger(__name__)
 _WHITESPACE = re.compile(r"\s+")
 
 
-def render_message(notification: Notification) -> EmailMultiAlternatives:
-    """The email of a row, in the recipient's language."""
+def render_message(
+    notification: Notification, *, redact: bool = False
+) -> EmailMultiAlternatives:
+    """The email of a row, in the recipient's language.
+
+    ``redact`` is for showing the email to anyone but its recipient (the console's
+    and the admin's outbox): the context values the row lists under ``private``
+    (a link that opens an account, say) are replaced by a placeholder.
+    """
     from .services import message_id_for, unsubscribe_url
 
     context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
+    if redact:
+        with translation.override(notification.language):
+            hidden = str(_("[hidden: a personal one-time link]"))
+        for key in notification.context.get("private", []):
+            context[key] = hidden
     headers = {"Message-ID": message_id_for(notification)}
     if notification.unsubscribable:
         link = unsubscribe_url(notification.recipient)

@@ -446,3 +446,61 @@ def test_judge_flow_in_chromium(
     assert reviews["Yongjiang Street"].score == 6
     assert reviews["Demo Community 07"].conflict_of_interest
     assert reviews["Demo Community 07"].score is None
+
+
+def test_the_organisers_outbox_hides_the_judges_password_link(
+    client, batch, organiser
+) -> None:
+    """The set-password link opens the account: the event's organisers read the
+    invitation in their outbox without it; the judge's own email carries it."""
+    services.judge_invite(
+        batch=batch, email="judge@example.org", language="en", actor=organiser
+    )
+    row = Notification.objects.get(kind="judge_invited")
+    assert "/judging/welcome/" in _link(row)
+    client.force_login(organiser)
+    page = client.get(f"/organise/{batch.category.event.slug}/mail/{row.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "/judging/welcome/" not in body and "[hidden" in body
+    preview = client.get(
+        f"/organise/{batch.category.event.slug}/mail/{row.pk}/preview/"
+    ).content.decode()
+    assert "/judging/welcome/" not in preview
+
+
+def test_the_link_stops_working_once_the_account_gains_another_role(
+    client, batch, organiser
+) -> None:
+    """An invitation read before the account became an organiser elsewhere (or
+    staff, or a judge of another event) opens nothing afterwards."""
+    services.judge_invite(
+        batch=batch, email="judge@example.org", language="en", actor=organiser
+    )
+    link = _link(Notification.objects.get(kind="judge_invited"))
+    judge = User.objects.get(email="judge@example.org")
+    EventFactory(organisers=[judge])
+    page = client.get(link, follow=True).content.decode()
+    assert "new_password1" not in page
+    assert "used already or has expired" in page
+    judge.refresh_from_db()
+    assert not judge.has_usable_password()
+
+
+def test_a_judge_without_a_password_can_reset_one_by_mail(client, batch, organiser):
+    """A judge whose invitation link is lost gets a reset link at their address."""
+    services.judge_add(batch=batch, email="judge@example.org", actor=organiser)
+    client.post("/accounts/password_reset/", {"email": "judge@example.org"})
+    assert Notification.objects.filter(
+        kind="password_reset", recipient="judge@example.org"
+    ).exists()
+
+
+@pytest.mark.parametrize("batch_param", ["²", "9" * 5000, "-1", "abc"])
+def test_a_strange_batch_number_in_the_link_is_not_a_server_error(
+    client, batch_param
+) -> None:
+    response = client.get(f"/judging/welcome/MQ/set-password/?batch={batch_param}")
+    assert response.status_code == 200
+    response = client.get(f"/judging/welcome/MQ/abc-def/?batch={batch_param}")
+    assert response.status_code in (200, 302)
