@@ -817,3 +817,22 @@ def test_registration_page_and_editor_in_chromium(
             browser.close()
     answers = Answer.objects.filter(registration__full_name="Chen 390")
     assert {a.question_id for a in answers} >= {meal.pk}
+
+
+def test_a_refused_registration_stores_no_answers(event, workshop, questions):
+    """Answers are written in the registration's own transaction: no seat, no answers."""
+    from events.errors import AlreadyRegistered, SessionFull
+
+    q = {k: str(v.pk) for k, v in questions.items()}
+    answers = {q["unit"]: "Bureau", q["meal"]: "veg"}
+    register(workshop, "Chen Jing", answers)
+    with pytest.raises(AlreadyRegistered):
+        register(workshop, "Chen Jing", answers, email="CHEN.JING@example.org")
+    type(workshop).objects.filter(pk=workshop.pk).update(
+        capacity=1, waitlist_enabled=False
+    )
+    workshop.refresh_from_db()
+    with pytest.raises(SessionFull):
+        register(workshop, "Li Wei", answers)
+    assert Answer.objects.count() == 2
+    assert Registration.objects.count() == 1
