@@ -558,16 +558,22 @@ def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
 
 @transaction.atomic
 def event_update(*, event: Event, data: dict[str, Any]) -> Event:
+    """Changes an event's details; a new privacy notice text gets a new version.
+
+    The notice is compared with the stored row, read under lock, not with ``event``:
+    a caller (the admin's form) may have set the new values on it already. The lock
+    also makes one change of the notice at a time, so the version is raised once.
+    """
     data = _with_venue(data)
+    stored = (
+        Event.objects.select_for_update().only(*PRIVACY_NOTICE_FIELDS).get(pk=event.pk)
+    )
     notice_changed = [
-        f for f in PRIVACY_NOTICE_FIELDS if f in data and getattr(event, f) != data[f]
+        f for f in PRIVACY_NOTICE_FIELDS if f in data and getattr(stored, f) != data[f]
     ]
     for field, value in data.items():
         setattr(event, field, value)
     event.full_clean()
-    if notice_changed:
-        # One change of the notice at a time: the version is read and raised once.
-        Event.objects.select_for_update().filter(pk=event.pk).exists()
     event.save(update_fields=[*data, *_privacy_notice_version(event, notice_changed)])
     return event
 

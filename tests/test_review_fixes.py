@@ -9,9 +9,10 @@ from rest_framework.test import APIClient
 
 from awards import services as award_services
 from awards.models import Certificate
-from events.models import Registration
+from events.models import Event, PrivacyNotice, Registration
 from events.services import (
     AttendeeData,
+    event_update,
     registration_cancel_by_organiser,
     registration_create,
     session_cancel,
@@ -20,6 +21,7 @@ from events.services import (
 from notifications.models import Notification
 from notifications.services import notifications_deliver
 from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.test_admin_invariants import change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +192,50 @@ def test_resending_a_revoked_certificates_announcement_is_refused(
     assert levels(response) == ["error"]
     assert "revoked" in first_message(response)
     assert Notification.objects.count() == count
+
+
+# 2. A new privacy notice gets a new version, whoever set it on the instance first.
+
+
+@pytest.fixture
+def operator(client):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    return client
+
+
+def notice_versions(event) -> list[tuple[int, str]]:
+    return list(
+        PrivacyNotice.objects.filter(event=event)
+        .order_by("version")
+        .values_list("version", "text_en")
+    )
+
+
+def test_a_notice_changed_in_the_admin_gets_a_new_version(operator, event):
+    """The admin's form sets the new text on the instance before the service runs."""
+    event_update(event=event, data={"privacy_notice_en": "We keep your name."})
+    url = f"/admin/events/event/{event.pk}/change/"
+    data = change_form(operator, url)
+    data["privacy_notice_en"] = ["We keep your name and phone."]
+    data["_save"] = ["Save"]
+
+    assert operator.post(url, data).status_code == 302
+
+    event.refresh_from_db()
+    assert event.privacy_notice_version == 2
+    assert notice_versions(event) == [
+        (1, "We keep your name."),
+        (2, "We keep your name and phone."),
+    ]
+
+
+def test_event_update_compares_the_notice_with_the_stored_row(event):
+    """A caller that set the new text on the instance still gets a new version."""
+    event_update(event=event, data={"privacy_notice_en": "We keep your name."})
+    stale = Event.objects.get(pk=event.pk)
+    stale.privacy_notice_en = "We keep your email."
+
+    event_update(event=stale, data={"privacy_notice_en": "We keep your email."})
+
+    assert Event.objects.get(pk=event.pk).privacy_notice_version == 2
+    assert notice_versions(event)[-1] == (2, "We keep your email.")
