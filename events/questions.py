@@ -405,6 +405,20 @@ def question_move(*, question: Question, up: bool) -> None:
 
 
 @transaction.atomic
+def question_delete(*, question: Question) -> None:
+    """Deletes a question nobody has answered; one with answers is retired instead."""
+    locked = Question.objects.select_for_update().get(pk=question.pk)
+    if Answer.objects.filter(question=locked).exists():
+        raise DomainError(
+            gettext(
+                "People have answered this question: stop asking it instead, so "
+                "that their answers stay."
+            )
+        )
+    locked.delete()
+
+
+@transaction.atomic
 def question_set_active(*, question: Question, active: bool) -> Question:
     """Retires a question (no longer asked; its answers stay) or asks it again."""
     Question.objects.filter(pk=question.pk).update(active=active)

@@ -658,7 +658,7 @@ def test_another_organiser_gets_404_on_every_question_url(client, event, talk):
             f"console:question_{name}",
             kwargs={"slug": "week", "question_id": question.pk},
         )
-        for name in ("edit", "move", "retire", "restore")
+        for name in ("edit", "move", "retire", "restore", "delete")
     ]
     # Their own event's URLs with this event's question id: 404 too.
     urls += [
@@ -666,7 +666,7 @@ def test_another_organiser_gets_404_on_every_question_url(client, event, talk):
             f"console:question_{name}",
             kwargs={"slug": "theirs", "question_id": question.pk},
         )
-        for name in ("edit", "move", "retire", "restore")
+        for name in ("edit", "move", "retire", "restore", "delete")
     ]
     for url in urls:
         assert client.get(url).status_code == 404, url
@@ -836,3 +836,26 @@ def test_a_refused_registration_stores_no_answers(event, workshop, questions):
         register(workshop, "Li Wei", answers)
     assert Answer.objects.count() == 2
     assert Registration.objects.count() == 1
+
+
+def test_only_an_unanswered_question_can_be_deleted(client, organiser, event, workshop):
+    client.force_login(organiser)
+    asked = question_create(event=event, data={"kind": "yes_no", "label_en": "Asked"})
+    unasked = question_create(event=event, data={"kind": "yes_no", "label_en": "Spare"})
+    register(workshop, "Chen Jing", {str(asked.pk): True})
+
+    def delete(question):
+        return reverse(
+            "console:question_delete",
+            kwargs={"slug": "week", "question_id": question.pk},
+        )
+
+    page = client.get(delete(unasked)).content.decode()
+    assert "This cannot be undone." in page and "Delete the question" in page
+    page = client.get(delete(asked)).content.decode()
+    assert "cannot be deleted" in page and "Delete the question" not in page
+    response = client.post(delete(asked), follow=True)
+    assert "stop asking it instead" in response.content.decode()
+    assert Question.objects.filter(pk=asked.pk).exists()
+    client.post(delete(unasked))
+    assert not Question.objects.filter(pk=unasked.pk).exists()

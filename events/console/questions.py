@@ -22,6 +22,7 @@ from ..questions import (
     CHOICE_VALUE_MAX,
     MAX_CHOICES,
     question_create,
+    question_delete,
     question_get_for_event,
     question_move,
     question_set_active,
@@ -300,6 +301,30 @@ def question_restore(
     return redirect("console:questions", slug=event.slug)
 
 
+@organiser_event
+def question_delete_view(
+    request: HttpRequest, event: Event, question_id: int
+) -> HttpResponse:
+    """GET: what deleting does (or why it cannot); POST: delete an unanswered one."""
+    question = _question(event, question_id)
+    answered = question.answers.exists()
+    if request.method == "POST":
+        try:
+            question_delete(question=question)
+        except DomainError as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(
+                request, _("“%(label)s” is deleted.") % {"label": question.label()}
+            )
+        return redirect("console:questions", slug=event.slug)
+    return render(
+        request,
+        "console/question_delete.html",
+        {"event": event, "question": question, "answered": answered},
+    )
+
+
 urlpatterns = [
     path("<slug:slug>/questions/", questions, name="questions"),
     path("<slug:slug>/questions/new/", question_new, name="question_new"),
@@ -317,6 +342,11 @@ urlpatterns = [
         "<slug:slug>/questions/<int:question_id>/retire/",
         question_retire,
         name="question_retire",
+    ),
+    path(
+        "<slug:slug>/questions/<int:question_id>/delete/",
+        question_delete_view,
+        name="question_delete",
     ),
     path(
         "<slug:slug>/questions/<int:question_id>/restore/",
