@@ -8,7 +8,7 @@ locks the session row first, then registration rows, always in that order.
 
 import datetime as dt
 import re
-import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -720,9 +720,14 @@ ERASED_DOMAIN = "erased.invalid"  # RFC 2606: no mail can be delivered there
 
 
 def _erased_placeholder() -> tuple[str, str]:
-    """A label and an address that cannot receive mail, e.g. "Erased 3F9A2C"."""
-    token = secrets.token_hex(3).upper()
-    return f"Erased {token}", f"erased-{token.lower()}@{ERASED_DOMAIN}"
+    """A label and an address that cannot receive mail, e.g. "Erased 3F9A2C".
+
+    The address is unique to the erased person (a whole UUID): two of them active in
+    one session would break ``registration_one_active_per_email``, and two across
+    sessions would count as one person. The label only needs to be short.
+    """
+    token = uuid.uuid4().hex
+    return f"Erased {token[:6].upper()}", f"erased-{token}@{ERASED_DOMAIN}"
 
 
 def _answers_erase(registration_ids: list[int]) -> None:

@@ -1,6 +1,7 @@
 """Defects found in review: each test failed before its fix."""
 
 import datetime as dt
+import secrets
 
 import pytest
 from django.urls import reverse
@@ -13,6 +14,8 @@ from events.models import Event, PrivacyNotice, Registration
 from events.services import (
     AttendeeData,
     event_update,
+    person_erase,
+    personal_data_expire,
     registration_cancel_by_organiser,
     registration_create,
     session_cancel,
@@ -239,3 +242,51 @@ def test_event_update_compares_the_notice_with_the_stored_row(event):
 
     assert Event.objects.get(pk=event.pk).privacy_notice_version == 2
     assert notice_versions(event)[-1] == (2, "We keep your email.")
+
+
+# 3. Each erased person gets an address of their own.
+
+
+@pytest.fixture
+def same_token(monkeypatch):
+    """The random part of a placeholder comes out the same every time."""
+    monkeypatch.setattr(secrets, "token_hex", lambda nbytes=None: "3f9a2c")
+
+
+def test_erasing_two_people_of_one_session_gives_each_their_own_address(
+    organiser, event, talk, same_token
+):
+    """Two active registrations never share a placeholder (no IntegrityError)."""
+    chen, li = (
+        register(talk, "Chen", "chen@example.org"),
+        register(talk, "Li", "li@example.org"),
+    )
+
+    person_erase(event=event, email="chen@example.org", actor=organiser)
+    person_erase(event=event, email="li@example.org", actor=organiser)
+
+    chen.refresh_from_db()
+    li.refresh_from_db()
+    assert chen.erased_at and li.erased_at
+    assert chen.email != li.email
+    assert chen.status == li.status == Registration.Status.CONFIRMED
+
+
+def test_the_retention_pass_gives_each_person_their_own_address(event, same_token):
+    """People in different sessions are not merged, in one session not refused."""
+    talk, walk = SessionFactory(event=event), SessionFactory(event=event)
+    people = [
+        register(talk, "Chen", "chen@example.org"),
+        register(talk, "Li", "li@example.org"),
+        register(walk, "Wang", "wang@example.org"),
+    ]
+    late = event.ends_on + dt.timedelta(days=event.retention_days + 2)
+
+    assert personal_data_expire(today=late) == 3
+
+    emails = set(
+        Registration.objects.filter(pk__in=[r.pk for r in people]).values_list(
+            "email", flat=True
+        )
+    )
+    assert len(emails) == 3
