@@ -20,11 +20,12 @@ back with the row, and the key is free for the next attempt: a key is never left
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -257,4 +258,36 @@ def idempotency_keys_delete_expired(*, now: dt.datetime | None = None) -> int:
     deleted, _by_model = IdempotencyKey.objects.filter(
         created_at__lte=now - IDEMPOTENCY_KEY_TTL
     ).delete()
+    return deleted
+
+
+# Where registration answers are kept: "registrations:<slug>" (and " user:<pk>").
+REGISTRATIONS_SCOPE = "registrations:"
+
+
+def idempotency_keys_forget_registrations(*, codes: Iterable[str]) -> int:
+    """Deletes the kept answers that describe these registrations (by their code).
+
+    A registration's 201 answer holds the person's name, email, phone and the
+    registration's token; once their data is erased it must not be replayed. The
+    key is then new again: a retry registers afresh. Returns the keys deleted.
+    """
+    codes = {code for code in codes if code}
+    if not codes:
+        return 0
+    stored = Q()
+    for code in codes:
+        stored |= Q(response_body__contains=json.dumps(code))
+    candidates = IdempotencyKey.objects.filter(
+        stored, scope__startswith=REGISTRATIONS_SCOPE
+    ).values_list("pk", "response_body")
+    ids = []
+    for pk, body in candidates:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(answer, dict) and answer.get("code") in codes:
+            ids.append(pk)
+    deleted, _by_model = IdempotencyKey.objects.filter(pk__in=ids).delete()
     return deleted

@@ -38,6 +38,7 @@ from .errors import (
     SessionCancelled,
     SessionFull,
 )
+from .idempotency import idempotency_keys_forget_registrations
 from .models import (
     CODE_ALPHABET,
     Attendee,
@@ -750,7 +751,8 @@ def _person_anonymise(
     count stays true; their queued mail is cancelled and the mail already written
     forgets whom it was for. The shared Attendee row is anonymised if no other
     event has this person's registration, else this event's rows leave it for an
-    anonymous row of their own. Returns the label and the emails cancelled.
+    anonymous row of their own; the API's kept answers about the registrations (for
+    an ``Idempotency-Key``) are deleted. Returns the label and the emails cancelled.
     """
     label, address = _erased_placeholder()
     ids = [r.pk for r in registrations]
@@ -758,6 +760,7 @@ def _person_anonymise(
     Registration.objects.filter(pk__in=ids).update(
         full_name=label, email=address, phone="", organisation="", erased_at=now
     )
+    idempotency_keys_forget_registrations(codes=[r.code for r in registrations])
     for attendee_id in {r.attendee_id for r in registrations}:
         elsewhere = (
             Registration.objects.filter(attendee_id=attendee_id)

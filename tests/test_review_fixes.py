@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from awards import services as award_services
 from awards.models import Certificate
-from events.models import Event, PrivacyNotice, Registration
+from events.models import Event, IdempotencyKey, PrivacyNotice, Registration
 from events.services import (
     AttendeeData,
     event_update,
@@ -290,3 +290,61 @@ def test_the_retention_pass_gives_each_person_their_own_address(event, same_toke
         )
     )
     assert len(emails) == 3
+
+
+# 4. An erased person's registration answer is no longer kept for replays.
+
+KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+
+
+def register_by_api(event, session, key: str = KEY):
+    return APIClient().post(
+        f"/api/v1/events/{event.slug}/registrations/",
+        {
+            "session": session.pk,
+            "full_name": "陈佳萌",
+            "email": "chen@example.org",
+            "phone": "13800000000",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_a_retry_after_erasure_does_not_replay_the_erased_data(organiser, event, talk):
+    """The kept 201 (name, email, phone, token) goes with the erasure; a retry with
+    the same key and body is carried out afresh."""
+    first = register_by_api(event, talk)
+    assert first.status_code == 201, first.content
+    old = first.json()
+    assert IdempotencyKey.objects.filter(response_body__contains=old["token"]).exists()
+
+    person_erase(event=event, email="chen@example.org", actor=organiser)
+
+    assert not IdempotencyKey.objects.filter(
+        response_body__contains=old["token"]
+    ).exists()
+    again = register_by_api(event, talk)
+    assert again.status_code == 201, again.content
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["code"] != old["code"]
+    assert again.json()["token"] != old["token"]
+    assert Registration.objects.get(code=old["code"]).erased_at is not None
+
+
+def test_the_retention_pass_deletes_the_kept_answers_too(event, talk):
+    """Only the answers about erased registrations go; others stay."""
+    later = event.ends_on + dt.timedelta(days=400)
+    other = EventFactory(slug="other-week", starts_on=later, ends_on=later)
+    kept = register_by_api(other, SessionFactory(event=other), key="another-key")
+    first = register_by_api(event, talk)
+    late = event.ends_on + dt.timedelta(days=event.retention_days + 2)
+
+    personal_data_expire(today=late)
+
+    assert not IdempotencyKey.objects.filter(
+        response_body__contains=first.json()["token"]
+    ).exists()
+    assert IdempotencyKey.objects.filter(
+        response_body__contains=kept.json()["token"]
+    ).exists()
