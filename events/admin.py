@@ -16,6 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ServiceModelAdmin, confirm_action
+from config.problems import DomainError
 
 from . import services
 from .errors import CapacityBelowConfirmed, NotActive
@@ -156,15 +157,29 @@ class EventAdmin(ServiceModelAdmin):
 
     @admin.action(description=_("Publish the selected draft events"))
     def publish_events(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
-        drafts = list(queryset.filter(status=Event.Status.DRAFT))
-        for event in drafts:
-            services.event_update(event=event, data={"status": Event.Status.PUBLISHED})
-        self.message_user(
-            request,
-            ngettext("%(n)d event published.", "%(n)d events published.", len(drafts))
-            % {"n": len(drafts)},
-            messages.SUCCESS,
-        )
+        """Publishes through ``event_publish``, which locks each row and refuses a
+        cancelled event (also one cancelled since the list was shown)."""
+        published = refused = 0
+        for event in queryset.exclude(status=Event.Status.PUBLISHED).order_by("pk"):
+            try:
+                services.event_publish(event=event)
+            except DomainError as refusal:
+                refused += 1
+                self.message_user(
+                    request,
+                    gettext("“%(event)s” was not published: %(reason)s")
+                    % {"event": event, "reason": refusal.detail},
+                    messages.ERROR,
+                )
+                continue
+            published += 1
+        if published or not refused:
+            self.message_user(
+                request,
+                ngettext("%(n)d event published.", "%(n)d events published.", published)
+                % {"n": published},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Session)

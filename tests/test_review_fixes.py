@@ -2,8 +2,11 @@
 
 import datetime as dt
 import secrets
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -348,3 +351,62 @@ def test_the_retention_pass_deletes_the_kept_answers_too(event, talk):
     assert IdempotencyKey.objects.filter(
         response_body__contains=kept.json()["token"]
     ).exists()
+
+
+# 5. The admin publishes through event_publish.
+
+
+def publish_in_admin(client, *events):
+    return client.post(
+        "/admin/events/event/",
+        {"action": "publish_events", "_selected_action": [e.pk for e in events]},
+        follow=True,
+    )
+
+
+def test_the_admin_does_not_publish_a_cancelled_event_and_says_so(operator):
+    """A cancelled event stays cancelled; the refusal is an error, the draft goes."""
+    cancelled = EventFactory(status=Event.Status.CANCELLED, title="Called off")
+    draft = EventFactory(status=Event.Status.DRAFT)
+
+    response = publish_in_admin(operator, cancelled, draft)
+
+    cancelled.refresh_from_db()
+    draft.refresh_from_db()
+    assert cancelled.status == Event.Status.CANCELLED
+    assert draft.status == Event.Status.PUBLISHED
+    shown = {(m.level_tag, str(m)) for m in response.context["messages"]}
+    assert ("success", "1 event published.") in shown
+    assert any(
+        level == "error" and "Called off" in text and "cancelled" in text
+        for level, text in shown
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_cancelled_while_the_admin_publishes_stays_cancelled(client):
+    """The action reads the draft, another transaction cancels it meanwhile: the
+    row lock of event_publish sees the cancellation, a plain update did not."""
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    draft = EventFactory(status=Event.Status.DRAFT)
+    locked = threading.Event()
+
+    def cancel() -> None:
+        try:
+            with transaction.atomic():
+                row = Event.objects.select_for_update().get(pk=draft.pk)
+                row.status = Event.Status.CANCELLED
+                row.save(update_fields=["status"])
+                locked.set()
+                time.sleep(1)  # the action reads the draft and waits on the row
+        finally:
+            connection.close()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    assert locked.wait(10)
+    publish_in_admin(client, draft)
+    canceller.join()
+
+    draft.refresh_from_db()
+    assert draft.status == Event.Status.CANCELLED
