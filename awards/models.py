@@ -52,10 +52,19 @@ class AwardCategory(models.Model):
 
     @property
     def prefix(self) -> str:
+        """What its certificate numbers start with.
+
+        The organiser's prefix (letters and digits, unique among the categories of
+        events starting in the same year: checked by the services), else the
+        initials of the name's Latin words (AW for a name without any) and the
+        category's id after a hyphen, e.g. MSWDB-17 or AW-17: an explicit prefix has
+        no hyphen, and ids are unique, so no two categories' numbers can meet.
+        """
         if self.certificate_prefix:
             return self.certificate_prefix.upper()
         initials = "".join(word[0] for word in re.findall(r"[A-Za-z]+", self.name))
-        return (initials.upper() or "AWARD")[:8]
+        letters = (initials.upper() or "AW")[:8]
+        return f"{letters}-{self.pk}" if self.pk is not None else letters
 
 
 class AwardBatch(models.Model):

@@ -1,18 +1,21 @@
 """Every write of the awards workflow: one function per use case, each audited."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from config.problems import ConflictError
 from events.services import AttendeeData, registration_reserve
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
@@ -68,8 +71,47 @@ class RecipientData:
     language: str = "zh-hans"
 
 
+# pg_advisory_xact_lock(key, year): one organiser at a time claims a prefix of a year.
+_PREFIX_LOCK = 7301
+_PREFIX_SHAPE = re.compile(r"[A-Za-z0-9]{1,12}")
+
+
+def _check_certificate_prefix(
+    *, event: Any, prefix: str, category: AwardCategory | None = None
+) -> None:
+    """An explicit prefix is letters and digits, and no other category of an event
+    starting in the same year has it (in any case): its numbers are its own."""
+    if not prefix:
+        return
+    if not _PREFIX_SHAPE.fullmatch(prefix):
+        raise ValidationError(
+            {"certificate_prefix": [_("Use 1 to 12 letters or digits.")]}
+        )
+    year = event.starts_on.year
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PREFIX_LOCK, year])
+    taken = AwardCategory.objects.filter(
+        event__starts_on__year=year, certificate_prefix__iexact=prefix
+    )
+    if category is not None:
+        taken = taken.exclude(pk=category.pk)
+    if taken.exists():
+        raise ValidationError(
+            {
+                "certificate_prefix": [
+                    _(
+                        "The certificate prefix %(prefix)s is already used by another "
+                        "award category in %(year)s: choose another, or leave it empty."
+                    )
+                    % {"prefix": prefix.upper(), "year": year}
+                ]
+            }
+        )
+
+
 @transaction.atomic
 def category_create(*, event: Any, data: dict[str, Any], actor: Any) -> AwardCategory:
+    _check_certificate_prefix(event=event, prefix=data.get("certificate_prefix", ""))
     category = AwardCategory.objects.create(event=event, **data)
     _audit(actor, "category_created", category, None, name=category.name)
     return category
@@ -102,6 +144,11 @@ def category_update(
     ):
         raise BatchLocked(
             _("A batch of this category is announced: its kind and prefix stay.")
+        )
+    prefix = data.get("certificate_prefix", category.certificate_prefix)
+    if prefix.upper() != category.certificate_prefix.upper():
+        _check_certificate_prefix(
+            event=category.event, prefix=prefix, category=category
         )
     before = {field: getattr(category, field) for field in data}
     for field, value in data.items():
@@ -514,6 +561,39 @@ def awarded_in_order(batch: AwardBatch) -> list[Nomination]:
     return order_by_run_of_show(batch, list(awarded))
 
 
+class CertificateNumberTaken(ConflictError):
+    code = "certificate_number_taken"
+    title = _lazy("A certificate number of this batch is already taken.")
+
+
+def _certificate_number(batch: AwardBatch, sequence: int) -> str:
+    year = batch.category.event.starts_on.year
+    return f"{batch.category.prefix}-{year}-{batch.number:02d}-{sequence:03d}"
+
+
+def _create_certificates(certificates: list[Certificate]) -> None:
+    """Saves new certificates; a number another certificate has (prefixes are unique
+    in a year, but an event may move into another's year) is a 409, not a 500."""
+    try:
+        with transaction.atomic():
+            Certificate.objects.bulk_create(certificates)
+    except IntegrityError as exc:
+        if "awards_certificate_number_key" not in str(exc):
+            raise
+        numbers = [c.number for c in certificates]
+        taken = Certificate.objects.filter(number__in=numbers).values_list(
+            "number", flat=True
+        )
+        raise CertificateNumberTaken(
+            _(
+                "Certificate number %(number)s is already another certificate's, so "
+                "nothing was numbered. Give the category a certificate prefix of its "
+                "own and try again."
+            )
+            % {"number": min(taken, default=numbers[0])}
+        ) from exc
+
+
 @transaction.atomic
 def batch_announce(*, batch: AwardBatch, actor: Any) -> AwardBatch:
     """Announces an approved batch: certificates numbered, awardees mailed and seated.
@@ -529,17 +609,16 @@ def batch_announce(*, batch: AwardBatch, actor: Any) -> AwardBatch:
     issued_on = timezone.localdate(now, timezone=event.tzinfo)
     certificates = []
     for sequence, nomination in enumerate(awarded_in_order(batch), start=1):
-        number = f"{batch.category.prefix}-{event.starts_on.year}-{batch.number:02d}-{sequence:03d}"
         certificates.append(
             Certificate(
                 nomination=nomination,
                 batch=batch,
                 sequence=sequence,
-                number=number,
+                number=_certificate_number(batch, sequence),
                 issued_on=issued_on,
             )
         )
-    Certificate.objects.bulk_create(certificates)
+    _create_certificates(certificates)
     batch.status = AwardBatch.Status.ANNOUNCED
     batch.announced_at = now
     batch.save(update_fields=["status", "announced_at"])
@@ -681,14 +760,15 @@ def certificate_reissue(*, certificate: Certificate, actor: Any) -> Certificate:
         raise CertificateNotRevoked(_("This certificate was reissued already."))
     event = batch.category.event
     sequence = (batch.certificates.aggregate(m=Max("sequence"))["m"] or 0) + 1
-    new = Certificate.objects.create(
+    new = Certificate(
         nomination=certificate.nomination,
         batch=batch,
         sequence=sequence,
-        number=f"{batch.category.prefix}-{event.starts_on.year}-{batch.number:02d}-{sequence:03d}",
+        number=_certificate_number(batch, sequence),
         issued_on=timezone.localdate(timezone=event.tzinfo),
         replaces=certificate,
     )
+    _create_certificates([new])
     _audit(
         actor,
         "certificate_reissued",

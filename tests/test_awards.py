@@ -1,6 +1,7 @@
 """The awards workflow through its API: transitions, permissions, announcement."""
 
 import io
+import re
 import shutil
 import subprocess
 import threading
@@ -15,7 +16,7 @@ from awards import services
 from awards.certificates import CertificateFontMissing, certificate_font
 from awards.errors import InvalidTransition
 from awards.models import AuditEntry, AwardBatch, AwardCategory, Certificate, Nomination
-from events.models import Registration
+from events.models import Event, Registration
 from notifications.delivery import render_message
 from notifications.models import Notification
 
@@ -320,6 +321,111 @@ def test_permission_matrix(api, batch, event) -> None:
         APIClient().get(f"/api/v1/award-batches/{batch.pk}/"), 401, "not_authenticated"
     )
     assert Nomination.objects.get().status == "nominated"
+
+
+def create_category(api, slug: str, name: str, prefix: str = "") -> int:
+    category = api.post(
+        f"/api/v1/events/{slug}/award-categories/",
+        {"name": name, "recipient_kind": "organisation", "certificate_prefix": prefix},
+        format="json",
+    )
+    assert category.status_code == 201, category.content
+    return category.json()["id"]
+
+
+def announce_one(api, slug: str, name: str, prefix: str = "", category_id=None):
+    """A batch 1 with one awardee in a (new) category of the event, announced: the
+    announce response."""
+    category_id = category_id or create_category(api, slug, name, prefix)
+    batch = api.post(
+        f"/api/v1/award-categories/{category_id}/batches/",
+        {"number": 1, "title": "First batch"},
+        format="json",
+    ).json()
+    decide(api, nominate(api, AwardBatch(pk=batch["id"]), f"{name} 1"), "awarded")
+    approved = api.post(f"/api/v1/award-batches/{batch['id']}/approve/")
+    assert approved.status_code == 200, approved.content
+    return api.post(f"/api/v1/award-batches/{batch['id']}/announce/")
+
+
+def test_chinese_named_categories_of_two_events_number_apart(api, event) -> None:
+    """Two events of one year, each with a category named without Latin letters and
+    its batch 1: both announce, with different certificate numbers."""
+    other = EventFactory(
+        organisers=[UserFactory()], starts_on=event.starts_on, ends_on=event.ends_on
+    )
+    other_api = client_for(other.organisers.get())
+    for client, slug in ((api, event.slug), (other_api, other.slug)):
+        announced = announce_one(client, slug, "示范基地")
+        assert announced.status_code == 200, announced.content
+    numbers = sorted(Certificate.objects.values_list("number", flat=True))
+    assert len(set(numbers)) == 2
+    for number in numbers:
+        assert re.fullmatch(rf"[A-Z0-9-]+-{event.starts_on.year}-01-001", number)
+    # A category's derived prefix is its own, however it is named.
+    first, second = AwardCategory.objects.order_by("pk")
+    assert first.prefix != second.prefix
+    assert str(first.pk) in first.prefix and str(second.pk) in second.prefix
+
+
+def test_a_certificate_prefix_is_one_events_in_its_year(api, batch, event) -> None:
+    """NBSW is the week's in its year: another organiser's event of that year cannot
+    take it (in any case); an event of another year can."""
+    same_year = EventFactory(
+        organisers=[UserFactory()], starts_on=event.starts_on, ends_on=event.ends_on
+    )
+    other_api = client_for(same_year.organisers.get())
+    refused = other_api.post(
+        f"/api/v1/events/{same_year.slug}/award-categories/",
+        {
+            "name": "Copy",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "nbsw",
+        },
+        format="json",
+    )
+    assert_problem(refused, 400, "invalid")
+    assert "certificate_prefix" in refused.json()["errors"]
+    assert AwardCategory.objects.count() == 1
+    next_year = EventFactory(
+        organisers=[UserFactory()],
+        starts_on=event.starts_on.replace(year=event.starts_on.year + 1),
+        ends_on=event.ends_on.replace(year=event.ends_on.year + 1),
+    )
+    created = client_for(next_year.organisers.get()).post(
+        f"/api/v1/events/{next_year.slug}/award-categories/",
+        {"name": "Own", "recipient_kind": "organisation", "certificate_prefix": "NBSW"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+
+
+def test_a_taken_certificate_number_is_a_conflict_not_a_500(
+    api, event, organiser, client
+) -> None:
+    """Numbers can still meet (an event moved into another's year after both chose
+    NBSW): the announcement is refused with 409 and nothing is numbered."""
+    later = EventFactory(
+        organisers=[organiser],
+        starts_on=event.starts_on.replace(year=event.starts_on.year + 1),
+        ends_on=event.ends_on.replace(year=event.ends_on.year + 1),
+    )
+    assert announce_one(api, event.slug, "Base", prefix="NBSW").status_code == 200
+    theirs = create_category(api, later.slug, "Base", prefix="NBSW")
+    Event.objects.filter(pk=later.pk).update(
+        starts_on=event.starts_on, ends_on=event.ends_on
+    )
+    refused = announce_one(api, later.slug, "Base", category_id=theirs)
+    assert_problem(refused, 409, "certificate_number_taken")
+    assert "NBSW" in refused.json()["detail"]
+    batch = AwardBatch.objects.get(category__event=later)
+    assert batch.status == "approved" and not batch.certificates.exists()
+    client.force_login(organiser)
+    page = client.post(f"/organise/{later.slug}/awards/batches/{batch.pk}/announce/")
+    assert page.status_code == 409
+    assert "NBSW" in page.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == "approved" and not batch.certificates.exists()
 
 
 def test_concurrent_double_announce_yields_one_set(postgres_transactional) -> None:

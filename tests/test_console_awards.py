@@ -79,6 +79,39 @@ def test_create_and_edit_a_category(client, event, organiser) -> None:
     assert AuditEntry.objects.filter(event=event, action="category_changed").exists()
 
 
+def test_a_certificate_prefix_taken_in_the_year_is_a_form_error(
+    client, event, organiser
+) -> None:
+    theirs = EventFactory(starts_on=event.starts_on, ends_on=event.ends_on)
+    services.category_create(
+        event=theirs,
+        data={
+            "name": "Base",
+            "recipient_kind": "organisation",
+            "certificate_prefix": "NBSW",
+        },
+        actor=None,
+    )
+    client.force_login(organiser)
+    form = {"name": "示范基地", "recipient_kind": "organisation"}
+    refused = client.post(
+        _awards(event) + "categories/new/", {**form, "certificate_prefix": "nbsw"}
+    )
+    assert refused.status_code == 400
+    assert "already used" in refused.content.decode()
+    assert not AwardCategory.objects.filter(event=event).exists()
+    client.post(_awards(event) + "categories/new/", {**form, "certificate_prefix": ""})
+    mine = AwardCategory.objects.get(event=event)
+    edited = client.post(
+        _awards(event) + f"categories/{mine.pk}/edit/",
+        {**form, "certificate_prefix": "NBSW"},
+    )
+    assert edited.status_code == 400
+    assert "already used" in edited.content.decode()
+    mine.refresh_from_db()
+    assert mine.certificate_prefix == ""
+
+
 def test_batches_offer_only_this_events_sessions(
     client, event, category, organiser
 ) -> None:

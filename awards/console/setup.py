@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -43,11 +44,15 @@ def _to_batch(event: Event, batch: AwardBatch) -> HttpResponse:
 def category_new(request: HttpRequest, event: Event) -> HttpResponse:
     form = CategoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.category_create(
-            event=event, data=form.cleaned_data, actor=request.user
-        )
-        messages.success(request, _("The award category is created."))
-        return redirect("awards_console:index", slug=event.slug)
+        try:
+            services.category_create(
+                event=event, data=form.cleaned_data, actor=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The award category is created."))
+            return redirect("awards_console:index", slug=event.slug)
     return render(
         request,
         "awards/console/category_form.html",
@@ -68,6 +73,8 @@ def category_edit(request: HttpRequest, event: Event, category_id: int) -> HttpR
                 services.category_update(
                     category=category, data=changed, actor=request.user
                 )
+        except ValidationError as exc:
+            form.add_error(None, exc)
         except DomainError as exc:
             form.add_error(None, exc.detail)
         else:
