@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from events import services
 from events.errors import AlreadyRegistered
-from events.models import Event, Registration, Session, Venue
+from events.models import Event, Question, Registration, Session, Venue
 from events.notices import ABOUT
 from notifications.models import Notification
 
@@ -142,6 +142,22 @@ REVIEW_COMMENTS = [
 ]
 
 
+DEMO_NOTICE_ZH = (
+    "主办方收集您的姓名、电子邮箱、电话和所在单位，仅用于本次宣传周的报名、签到和活动通知；"
+    "活动结束180天后自动匿名化。如需查阅或删除您的信息，请联系主办方。"
+)
+DEMO_NOTICE_EN = (
+    "The organiser collects your name, email, phone and organisation only to run "
+    "registration, check-in and notices for this week; they are anonymised 180 days "
+    "after it ends. To see or erase your data, contact the organiser."
+)
+DEMO_DISTRICTS = [
+    ("jiangbei", "江北区", "Jiangbei District"),
+    ("haishu", "海曙区", "Haishu District"),
+    ("yinzhou", "鄞州区", "Yinzhou District"),
+]
+
+
 def _at(day: dt.date, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TZ)
@@ -197,6 +213,7 @@ class Command(BaseCommand):
                 services.session_update(session=session, data=values)
             sessions.append(session)
         self._awards(event)
+        self._form(event)
         added = self._registrations(event, sessions)
         self.stdout.write(
             self.style.SUCCESS(
@@ -204,6 +221,43 @@ class Command(BaseCommand):
                 f"{added} new demo registrations."
             )
         )
+
+    def _form(self, event: Event) -> None:
+        """The registration form's privacy notice and two questions of the organiser."""
+        services.event_update(
+            event=event,
+            data={
+                "privacy_notice_zh_hans": DEMO_NOTICE_ZH,
+                "privacy_notice_en": DEMO_NOTICE_EN,
+            },
+        )
+        if event.questions.exists():
+            return
+        Question.objects.create(
+            event=event,
+            position=1,
+            kind=Question.Kind.SINGLE_CHOICE,
+            label_zh_hans="所在区（县、市）",
+            label_en="Your district",
+            choices=[
+                {"value": value, "label_zh_hans": zh, "label_en": en}
+                for value, zh, en in DEMO_DISTRICTS
+            ],
+        )
+        Question.objects.create(
+            event=event,
+            position=2,
+            kind=Question.Kind.YES_NO,
+            label_zh_hans="是否需要手语翻译？",
+            label_en="Do you need a sign-language interpreter?",
+        )
+
+    def _answers(self, event: Event, n: int) -> dict[str, object]:
+        district, interpreter = event.questions.order_by("position")[:2]
+        return {
+            str(district.pk): DEMO_DISTRICTS[n % len(DEMO_DISTRICTS)][0],
+            str(interpreter.pk): n % 17 == 0,
+        }
 
     def _awards(self, event: Event) -> None:
         """The story's award batches, showing the whole workflow.
@@ -377,7 +431,9 @@ class Command(BaseCommand):
                         email=email,
                         organisation="Demo Social Workstation",
                         language="zh-hans" if n % 3 == 0 else "en",
+                        consent=True,
                     ),
+                    answers=self._answers(event, n),
                 )
                 added += 1
             except AlreadyRegistered:
