@@ -58,6 +58,7 @@ from .notices import (
 )
 from .questions import answers_clean, answers_insert, questions_for_session
 from .selectors import registration_waitlist_position
+from .slugs import validate_event_slug
 
 ACTIVE_EMAIL_CONSTRAINT = "registration_one_active_per_email"
 
@@ -544,9 +545,23 @@ def _privacy_notice_version(event: Event, changed: Iterable[str]) -> list[str]:
     return ["privacy_notice_version"]
 
 
+def _check_slug(data: dict[str, Any]) -> None:
+    if "slug" not in data:
+        return
+    try:
+        validate_event_slug(str(data["slug"]))
+    except ValidationError as error:
+        raise ValidationError({"slug": error.messages}) from error
+
+
 @transaction.atomic
 def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
-    """Creates an event; its creator becomes one of its organisers."""
+    """Creates an event; its creator becomes one of its organisers.
+
+    A slug reserved for a console page (``events.slugs``) is refused, whichever
+    door the event comes through.
+    """
+    _check_slug(data)
     event = Event(**_with_venue(data))
     event.full_clean()
     event.save()
@@ -565,6 +580,7 @@ def event_update(*, event: Event, data: dict[str, Any]) -> Event:
     a caller (the admin's form) may have set the new values on it already. The lock
     also makes one change of the notice at a time, so the version is raised once.
     """
+    _check_slug(data)
     data = _with_venue(data)
     stored = (
         Event.objects.select_for_update().only(*PRIVACY_NOTICE_FIELDS).get(pk=event.pk)

@@ -26,8 +26,8 @@ from events.services import (
 )
 from notifications.models import Notification
 from notifications.services import notifications_deliver
-from tests.factories import EventFactory, SessionFactory, UserFactory
-from tests.test_admin_invariants import change_form
+from tests.factories import EventFactory, SessionFactory, UserFactory, VenueFactory
+from tests.test_admin_invariants import add, change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +410,70 @@ def test_an_event_cancelled_while_the_admin_publishes_stays_cancelled(client):
 
     draft.refresh_from_db()
     assert draft.status == Event.Status.CANCELLED
+
+
+# 6. A slug that names a console page is refused by every door.
+
+EVENT_BODY = {
+    "title": "Social Work Week 2031",
+    "starts_on": "2031-03-01",
+    "ends_on": "2031-03-03",
+    "timezone": "Asia/Shanghai",
+}
+
+
+@pytest.mark.parametrize("slug", ["new", "NEW"])
+def test_the_api_refuses_a_reserved_slug(organiser, slug):
+    """400 invalid with errors.slug; no event is made."""
+    from django.contrib.auth.models import Group
+
+    organiser.groups.add(Group.objects.get_or_create(name="Organisers")[0])
+    response = api_client_for(organiser).post(
+        "/api/v1/events/", {**EVENT_BODY, "slug": slug}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert list(body["errors"]) == ["slug"]
+    assert "reserved" in body["errors"]["slug"][0]
+    assert not Event.objects.filter(slug__iexact="new").exists()
+
+
+def test_the_admin_refuses_a_reserved_slug(operator):
+    """A form error on the slug, not a 500 and not an event."""
+    venue = VenueFactory()
+    response = add(
+        operator,
+        "/admin/events/event/add/",
+        slug="new",
+        title="Social Work Week 2031",
+        starts_on="2031-03-01",
+        ends_on="2031-03-03",
+        venue=venue.pk,
+        timezone="Asia/Shanghai",
+        reminder_offsets="[1440]",
+    )
+
+    assert response.status_code == 200
+    assert "reserved" in str(response.context["adminform"].form.errors["slug"])
+    assert not Event.objects.filter(slug="new").exists()
+
+
+def test_the_service_refuses_a_reserved_slug(organiser):
+    """Whoever calls event_create, the slug is checked there."""
+    from django.core.exceptions import ValidationError
+
+    from events.services import event_create
+
+    with pytest.raises(ValidationError) as refusal:
+        event_create(
+            data={
+                **EVENT_BODY,
+                "slug": "new",
+                "starts_on": dt.date(2031, 3, 1),
+                "ends_on": dt.date(2031, 3, 3),
+            },
+            organiser=organiser,
+        )
+    assert list(refusal.value.message_dict) == ["slug"]

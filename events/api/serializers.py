@@ -17,6 +17,7 @@ from ..models import (
     Session,
     validate_reminder_offsets,
 )
+from ..slugs import validate_event_slug
 from ..validators import clean_free_text, no_control_characters
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
@@ -176,7 +177,7 @@ class EventDetailOutputSerializer(EventOutputSerializer):
 
 
 class EventInputSerializer(serializers.Serializer):
-    slug = serializers.SlugField(max_length=100)
+    slug = serializers.SlugField(max_length=100, validators=[validate_event_slug])
     title = serializers.CharField(max_length=200, validators=[no_control_characters])
     description = serializers.CharField(
         required=False,

@@ -17,13 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import Event, Session, validate_reminder_offsets
+from ..slugs import validate_event_slug
 from ..validators import clean_free_text, no_control_characters
 
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_OFFSET = 60 * 24 * 60
-# Slugs that name console pages rather than events.
-RESERVED_SLUGS = {"new"}
 
 
 def within_planning_range(value: dt.date) -> None:
@@ -332,8 +331,7 @@ class EventCreateForm(EventForm):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()
-        if slug in RESERVED_SLUGS:
-            raise ValidationError(_("This address is reserved; choose another."))
+        validate_event_slug(slug)
         if Event.objects.filter(slug=slug).exists():
             raise ValidationError(_("Another event already has this address."))
         return slug
