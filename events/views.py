@@ -189,7 +189,15 @@ def registration_manage(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def registration_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    """Cancels after a confirmation page that says what happens (it cannot be undone)."""
     token = request.GET.get("token") or request.POST.get("token")
+    if request.POST.get("confirm") != "yes":
+        registration = _registration_from_link(request, code)
+        return render(
+            request,
+            "events/registration_cancel.html",
+            {"registration": registration, "event": registration.session.event},
+        )
     try:
         registration = services.registration_cancel(code=code, token=token)
     except NotFoundError:

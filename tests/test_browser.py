@@ -117,6 +117,10 @@ def test_attendee_registers_sees_ticket_and_cancels(
             )
             expect(page.get_by_test_id("ticket-code")).to_have_text(code)
             page.get_by_role("button", name="Cancel my registration").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(
+                "Cancel your registration?"
+            )
+            page.get_by_role("button", name="Yes, cancel my registration").click()
 
             expect(page.get_by_role("status")).to_have_text(
                 "Your registration is cancelled."

@@ -113,7 +113,14 @@ def test_manage_page_cancels_and_offers_the_calendar_file(client, session) -> No
     event = Calendar.from_ical(ics.content).walk("VEVENT")[0]
     assert str(event["SUMMARY"]).endswith("授牌仪式 Award ceremony")
     assert event.decoded("DTSTART") == session.starts_at.replace(microsecond=0)
-    response = client.post(f"/r/{registration.code}/cancel/?token={registration.token}")
+    cancel = f"/r/{registration.code}/cancel/?token={registration.token}"
+    # The first press asks, and says what happens; nothing changes yet.
+    asked = client.post(cancel)
+    assert asked.status_code == 200
+    assert "Yes, cancel my registration" in asked.content.decode()
+    registration.refresh_from_db()
+    assert registration.status == "confirmed"
+    response = client.post(cancel, {"confirm": "yes"})
     assert response.status_code == 302
     registration.refresh_from_db()
     assert registration.status == "cancelled"

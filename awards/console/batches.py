@@ -143,10 +143,22 @@ def batch_approve(request: HttpRequest, event: Event, batch_id: int) -> HttpResp
                 request, _("The batch is approved and locked: it can be announced.")
             )
             return redirect("awards_console:batch", slug=event.slug, batch_id=batch.pk)
+    unscored = (
+        batch.nominations.exclude(status=Nomination.Status.WITHDRAWN)
+        .exclude(reviews__score__isnull=False)
+        .count()
+    )
     return render(
         request,
         "awards/console/batch_approve.html",
-        {"event": event, "batch": batch, "counts": _counts(batch), "error": error},
+        {
+            "event": event,
+            "batch": batch,
+            "counts": _counts(batch),
+            "error": error,
+            "unscored": unscored,
+            "judges": batch.judges.count(),
+        },
         status=409 if error else 200,
     )
 

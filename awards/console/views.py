@@ -37,12 +37,16 @@ def judge_home_section(user: Any) -> HomeSection | None:
     """The batches a judge scores, for the console's front page."""
     if not getattr(user, "is_authenticated", False):
         return None
-    batches = AwardBatch.objects.filter(
-        judges=user, status=AwardBatch.Status.DRAFT
-    ).select_related("category__event")
+    # Open batches first; a closed one stays listed, its page read-only, so that a
+    # judge who signs in after the decision does not land on an empty console.
+    batches = sorted(
+        AwardBatch.objects.filter(judges=user).select_related("category__event"),
+        key=lambda b: (not b.is_draft, -b.pk),
+    )
     links = [
         (
-            f"{batch.category.event.title} · {batch.title}",
+            f"{batch.category.event.title} · {batch.title}"
+            + ("" if batch.is_draft else f" ({batch.get_status_display()})"),
             reverse("awards:judging", kwargs={"batch_id": batch.pk}),
         )
         for batch in batches
