@@ -18,7 +18,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse, reverse_lazy
@@ -67,6 +67,26 @@ def _email_matches(stored: str, given: str) -> bool:
         return unicodedata.normalize("NFKC", value).casefold()
 
     return fold(stored or "") == fold(given)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Sign-in by email address, in any letter case (accounts are stored lower-case)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The email address and password do not match an account. The password "
+            "is case-sensitive; the address is not."
+        ),
+    }
+
+    def clean_username(self) -> str:
+        typed = str(self.cleaned_data.get("username", "")).strip()
+        User = get_user_model()
+        # A name created by hand (an operator's superuser) is kept as typed.
+        if User._default_manager.filter(**{User.USERNAME_FIELD: typed}).exists():
+            return typed
+        return typed.lower()
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -6,7 +7,7 @@ from django.urls import include, path
 from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .accounts import PasswordResetView
+from .accounts import EmailAuthenticationForm, PasswordResetView
 from .health import healthz
 from .problems import PROBLEM_CONTENT_TYPE, problem
 
@@ -33,6 +34,11 @@ urlpatterns = [
         "accounts/password_reset/",
         PasswordResetView.as_view(),
         name="password_reset",
+    ),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
+        name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -173,3 +173,27 @@ def test_a_started_session_offers_no_registration(client) -> None:
     page = client.get("/events/now/").content.decode()
     assert f"register/?session={started.pk}" not in page
     assert "This session has started." in page
+
+
+def test_sign_in_takes_the_email_address_in_any_letter_case(client) -> None:
+    """Accounts are stored lower-case; people type their address as they like."""
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="organiser@example.org", is_staff=False)
+    user.set_password("a-long-organiser-password")
+    user.save()
+    wrong = client.post(
+        "/accounts/login/",
+        {"username": "Organiser@Example.org", "password": "not-it"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "the address is not" in wrong.content.decode()
+    signed_in = client.post(
+        "/accounts/login/",
+        {
+            "username": " Organiser@Example.ORG ",
+            "password": "a-long-organiser-password",
+        },
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/organise/"

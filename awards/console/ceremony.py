@@ -37,7 +37,11 @@ def run_of_show_edit(request: HttpRequest, event: Event, batch_id: int) -> HttpR
         number: group.get("presenter", "")
         for number, group in enumerate(batch.run_of_show.get("groups", []), start=1)
     }
-    group_count = max(len(presenters), (len(awarded) + 4) // 5, 1)
+    # One group more than in use (up to one per awardee), so that awardees can
+    # always be moved into a new group with a presenter of its own.
+    group_count = max(
+        min(len(presenters) + 1, len(awarded)), (len(awarded) + 4) // 5, 1
+    )
     if request.method == "POST" and locked:
         messages.error(
             request, _("The ceremony has started: the run-of-show is locked.")

@@ -37,12 +37,15 @@ def judge_home_section(user: Any) -> HomeSection | None:
     """The batches a judge scores, for the console's front page."""
     if not getattr(user, "is_authenticated", False):
         return None
-    # Open batches first; a closed one stays listed, its page read-only, so that a
-    # judge who signs in after the decision does not land on an empty console.
-    batches = sorted(
-        AwardBatch.objects.filter(judges=user).select_related("category__event"),
-        key=lambda b: (not b.is_draft, -b.pk),
+    # The open batches; when none is open any more, the closed ones (their pages
+    # read-only), so that a judge who signs in after the decision does not land
+    # on an empty console.
+    judged = list(
+        AwardBatch.objects.filter(judges=user)
+        .select_related("category__event")
+        .order_by("-pk")
     )
+    batches = [b for b in judged if b.is_draft] or judged
     links = [
         (
             f"{batch.category.event.title} · {batch.title}"
