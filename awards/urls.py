@@ -6,6 +6,7 @@ app_name = "awards"
 
 urlpatterns = [
     path("honour-roll/", views.honour_roll, name="honour_roll"),
+    path("verify/", views.verify_lookup, name="verify_lookup"),
     path("verify/<str:number>/", views.verify, name="verify"),
     path("organise/batches/<int:batch_id>/", views.batch_manage, name="batch_manage"),
     path(

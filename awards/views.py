@@ -52,8 +52,27 @@ def verify(request: HttpRequest, number: str) -> HttpResponse:
     try:
         certificate = selectors.certificate_get_public(number=number)
     except AwardNotFound:
-        raise Http404 from None
+        # Said plainly, with the form to try again: a typo is the usual cause.
+        return render(
+            request,
+            "awards/verify_lookup.html",
+            {"number": number[:40], "not_found": True},
+            status=404,
+        )
     return render(request, "awards/verify.html", {"certificate": certificate})
+
+
+def verify_lookup(request: HttpRequest) -> HttpResponse:
+    """A certificate number typed in (or read off the paper) leads to its page."""
+    number = request.GET.get("number", "").strip().upper().replace(" ", "")[:40]
+    if number and all(c.isascii() and (c.isalnum() or c == "-") for c in number):
+        return redirect("awards:verify", number=number)
+    return render(
+        request,
+        "awards/verify_lookup.html",
+        {"number": number, "invalid": bool(number)},
+        status=400 if number else 200,
+    )
 
 
 def _batch_for_organiser(request: HttpRequest, batch_id: int) -> AwardBatch:

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Ticket codes: no 0/O, 1/I/L, so that a code read aloud at the door is unambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -522,7 +523,7 @@ class Question(models.Model):
     class Kind(models.TextChoices):
         SHORT_TEXT = "short_text", _("Short text")
         LONG_TEXT = "long_text", _("Long text")
-        NUMBER = "number", _("Number")
+        NUMBER = "number", pgettext_lazy("question kind", "Number")
         DATE = "date", _("Date")
         SINGLE_CHOICE = "single_choice", _("One choice")
         MULTIPLE_CHOICE = "multiple_choice", _("Several choices")

@@ -339,3 +339,19 @@ def test_the_audit_log_shows_each_step_of_this_event_only(
     assert body.count("added a nomination") == 7
     assert "changed a nomination" in body and organiser.email in body
     assert "created the award category" not in body, other_category.name
+
+
+def test_the_public_can_type_a_certificate_number(client) -> None:
+    """The honour roll offers a form; a typed number leads to its page, a wrong one
+    says so in words with the form to try again (still a 404)."""
+    page = client.get("/honour-roll/").content.decode()
+    assert 'action="/verify/"' in page
+    assert client.get("/verify/").status_code == 200
+    typed = client.get("/verify/", {"number": " nbsw-2021-05-007 "})
+    assert typed.status_code == 302 and typed["Location"] == "/verify/NBSW-2021-05-007/"
+    missing = client.get("/verify/NBSW-2021-05-007/")
+    assert missing.status_code == 404
+    assert "No certificate has the number" in missing.content.decode()
+    assert client.get("/verify/", {"number": "<script>"}).status_code == 400
+    filtered = client.get("/honour-roll/", {"district": "Nowhere"}).content.decode()
+    assert "No awardee in a district matching" in filtered
