@@ -828,8 +828,9 @@ def person_erase(*, event: Event, email: str, actor: Any) -> PersonalDataErasure
     """Erases what this event holds about one email address, at the person's request.
 
     Every registration of the address in this event is anonymised (see
-    ``_person_anonymise``) but not cancelled: a confirmed one stays a seat taken,
-    so counts stay true; cancel it first to free the seat. Nothing more is sent to
+    ``_person_anonymise``); a confirmed one stays a seat taken, so counts stay
+    true (cancel it first to free the seat), but a place on a waiting list is
+    given up: nobody could be promoted into it and come. Nothing more is sent to
     the person about this event. Returns the audit record, or None when the event
     holds nothing (erasing twice erases once).
     """
@@ -842,8 +843,15 @@ def person_erase(*, event: Event, email: str, actor: Any) -> PersonalDataErasure
     )
     if not address or not registrations:
         return None
+    now = timezone.now()
+    for registration in registrations:
+        if registration.status == Registration.Status.WAITLISTED:
+            # No seat is held, so no counter moves; the positions behind close up.
+            registration.status = Registration.Status.CANCELLED
+            registration.cancelled_at = now
+            registration.save(update_fields=["status", "cancelled_at"])
     label, cancelled = _person_anonymise(
-        event=event, registrations=registrations, now=timezone.now()
+        event=event, registrations=registrations, now=now
     )
     return PersonalDataErasure.objects.create(
         event=event,

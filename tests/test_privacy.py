@@ -550,3 +550,26 @@ def test_the_api_writes_the_notice_and_the_retention(api, organiser, event) -> N
     assert list(refused.json()["errors"]) == ["retention_days"]
     event.refresh_from_db()
     assert event.privacy_notice_version == 2
+
+
+def test_erasing_a_waiting_person_gives_up_their_place_on_the_list(event) -> None:
+    """Nobody could be promoted into an erased place and come: it is given up, and
+    the next person moves up; a seat someone holds stays taken."""
+    from events.selectors import registration_waitlist_position
+    from events.services import registration_cancel_by_organiser
+
+    session = SessionFactory(event=event, capacity=1)
+    seated = registration_create(session=session, attendee=person("seated@example.org"))
+    erased = registration_create(session=session, attendee=person("li@example.org"))
+    next_one = registration_create(session=session, attendee=person("wu@example.org"))
+    assert registration_waitlist_position(next_one) == 2
+    person_erase(event=event, email="li@example.org", actor=None)
+    erased.refresh_from_db()
+    assert erased.status == "cancelled" and erased.erased_at is not None
+    next_one.refresh_from_db()
+    assert registration_waitlist_position(next_one) == 1
+    registration_cancel_by_organiser(registration=seated)
+    next_one.refresh_from_db()
+    assert next_one.status == "confirmed"
+    session.refresh_from_db()
+    assert session.seats_taken == 1
