@@ -338,6 +338,8 @@ def test_the_audit_log_shows_each_step_of_this_event_only(
     assert page.status_code == 200
     assert body.count("added a nomination") == 7
     assert "changed a nomination" in body and organiser.email in body
+    assert "status: Nominated → Awarded" in body, "details read as words"
+    assert "{'status'" not in body
     assert "created the award category" not in body, other_category.name
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from events.console.access import organiser_event
 from events.models import Event
 
-from ..models import AuditEntry
+from ..models import AuditEntry, Nomination
 
 # What each recorded action means, in the reader's words; an action recorded by a
 # later version and not named here is shown as recorded.
@@ -47,10 +47,74 @@ def audit_log(request: HttpRequest, event: Event) -> HttpResponse:
     return render(request, "awards/console/audit.html", {"event": event, "page": page})
 
 
+# The details an entry may carry, in the reader's words.
+DETAIL_LABELS = {
+    "name": _("name"),
+    "recipient": _("recipient"),
+    "number": _("number"),
+    "count": _("how many"),
+    "judge": _("judge"),
+    "score": _("score"),
+    "conflict": _("conflict of interest"),
+    "reason": _("reason"),
+    "replaces": _("replaces"),
+    "citation": _("citation"),
+    "title": _("title"),
+    "ceremony_session": _("ceremony session"),
+}
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value[:10]) + (
+            " …" if len(value) > 10 else ""
+        )
+    text = str(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
 def _summary(detail: dict) -> str:
-    """The entry's details as one line of "key: value" pairs, long values cut."""
+    """The entry's details in words: "status: Nominated → Awarded", names, counts."""
+    detail = dict(detail or {})
     parts = []
-    for key, value in (detail or {}).items():
-        text = value if isinstance(value, str) else str(value)
-        parts.append(f"{key}: {text[:120]}")
+    before, after = detail.pop("before", None), detail.pop("after", None)
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in after:
+            old, new = before.get(key), after.get(key)
+            if key == "status":
+                old, new = _status(old), _status(new)
+            label = (
+                str(_("status"))
+                if key == "status"
+                else str(DETAIL_LABELS.get(key, key))
+            )
+            parts.append(f"{label}: {_value(old)} → {_value(new)}")
+    groups = detail.pop("groups", None)
+    if isinstance(groups, list):
+        parts.append(
+            str(_("%(groups)d groups, %(awardees)d awardees"))
+            % {
+                "groups": len(groups),
+                "awardees": sum(len(g.get("nominations", [])) for g in groups),
+            }
+        )
+    certificates = detail.pop("certificates", None)
+    if isinstance(certificates, list):
+        parts.append(
+            str(_("certificates %(first)s to %(last)s"))
+            % {"first": certificates[0], "last": certificates[-1]}
+            if certificates
+            else str(_("no certificates"))
+        )
+    for key, value in detail.items():
+        parts.append(f"{DETAIL_LABELS.get(key, key)}: {_value(value)}")
     return " · ".join(parts)
+
+
+def _status(value: object) -> object:
+    try:
+        return Nomination.Status(str(value)).label
+    except ValueError:
+        return value

@@ -123,7 +123,8 @@ class ImportForm(forms.Form):
         label=_("CSV file"),
         help_text=_(
             "UTF-8, first line: kind, name, title, affiliation, district, street, "
-            "community, email, citation (only name is required)."
+            "community, email, citation (only name is required). kind is "
+            "organisation or person; empty means the category's kind."
         ),
     )
 
