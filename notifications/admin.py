@@ -12,9 +12,11 @@ from django.http import HttpRequest
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
+from config.problems import DomainError
+
 from .delivery import render_message
 from .models import Notification, Unsubscription
-from .services import notification_resend, unsubscribe
+from .services import notification_resend_by_owner, unsubscribe
 
 
 @admin.register(Notification)
@@ -64,9 +66,20 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected emails again"))
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        queued = 0
         for notification in queryset:
-            notification_resend(notification=notification)
-        self.message_user(request, _("Queued again."), messages.SUCCESS)
+            try:
+                notification_resend_by_owner(notification=notification)
+            except DomainError as refusal:
+                self.message_user(
+                    request,
+                    f"{notification.recipient}: {refusal.detail}",
+                    messages.ERROR,
+                )
+            else:
+                queued += 1
+        if queued:
+            self.message_user(request, _("Queued again."), messages.SUCCESS)
 
 
 @admin.register(Unsubscription)

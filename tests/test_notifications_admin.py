@@ -68,12 +68,30 @@ def test_rendered_message_and_resend(operator_client) -> None:
     assert "<i>陈佳萌</i>" not in page, (
         "the rendered message is escaped inside the admin page"
     )
+    Notification.objects.filter(pk=row.pk).update(status="sent")
     operator_client.post(
         "/admin/notifications/notification/",
         {"action": "resend", "_selected_action": [row.pk]},
     )
     copy = Notification.objects.exclude(pk=row.pk).get()
-    assert copy.dedupe_key == f"{row.dedupe_key}:resend:1" and copy.status == "pending"
+    assert copy.kind == row.kind and copy.status == "pending"
+    assert copy.dedupe_key.startswith(f"{row.dedupe_key}:resend:")
+
+
+def test_the_admin_resends_by_the_consoles_rules(operator_client) -> None:
+    """A cancelled registration gets no new ticket from the admin either."""
+    registration = register(SessionFactory(), "gone@example.org")
+    services.registration_cancel_by_organiser(registration=registration)
+    Notification.objects.update(status="sent")
+    confirmation = Notification.objects.get(kind="registration_confirmed")
+    before = Notification.objects.count()
+    response = operator_client.post(
+        "/admin/notifications/notification/",
+        {"action": "resend", "_selected_action": [confirmation.pk]},
+        follow=True,
+    )
+    assert "cancelled" in response.content.decode()
+    assert Notification.objects.count() == before
 
 
 def test_a_notification_cannot_be_edited_or_deleted(operator_client) -> None:
