@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import multiprocessing as mp
 import os
 import re
@@ -164,6 +165,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     p.add_argument(
+        "--growth",
+        action="store_true",
+        help="run the benchmark once per size of --sizes (each a fresh run in a process "
+        "of its own, bounded by --size-timeout) and print how time, CPU and memory per "
+        "reminder grow with the size",
+    )
+    p.add_argument(
+        "--sizes",
+        default="1000,3000,10000,30000,100000",
+        help="--growth: reminders per run, comma-separated",
+    )
+    p.add_argument(
+        "--size-timeout",
+        type=int,
+        default=900,
+        help="--growth: seconds for one size's whole run (set-up, fan-out, checks, "
+        "ceiling); a size that takes longer is reported as over time and the larger "
+        "ones are not run",
+    )
+    p.add_argument(
+        "--result-json",
+        metavar="FILE",
+        help="also write the summary's figures to FILE as JSON (--growth uses it)",
+    )
+    p.add_argument(
         "--keep-files", action="store_true", help="keep the worker and beat logs"
     )
     args = p.parse_args(argv)
@@ -174,8 +200,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--pg-url must point at 127.0.0.1")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db):
         p.error("--db must be a plain lower-case identifier")
-    if args.count < 1 or args.concurrency < 1 or args.ceiling_runs < 1:
-        p.error("--count, --concurrency and --ceiling-runs must be at least 1")
+    if args.count < 1 or args.concurrency < 1 or args.ceiling_runs < 0:
+        p.error(
+            "--count and --concurrency must be at least 1, --ceiling-runs at least 0"
+        )
+    if args.ceiling_runs == 0 and not args.result_json:
+        p.error("--ceiling-runs 0 is only for --growth runs")
+    try:
+        args.size_list = [int(n) for n in args.sizes.split(",") if n.strip()]
+    except ValueError:
+        p.error("--sizes must be comma-separated integers")
+    if args.growth and (not args.size_list or min(args.size_list) < 1):
+        p.error("--sizes must name at least one size of at least 1")
     if args.batch_size is not None and args.batch_size < 1:
         p.error("--batch-size must be at least 1")
     return args
@@ -511,6 +547,17 @@ def machine_cpu() -> tuple[float, float]:
     ]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     return (sum(fields) - idle) / CLK_TCK, sum(fields) / CLK_TCK
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """The largest peak resident set (VmHWM) among processes, in MB."""
+    peak = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+    return peak / 1024
 
 
 def machine_busy(seconds: float = 2.0) -> float:
@@ -891,8 +938,121 @@ def at(moment: dt.datetime | None, due: float) -> str:
     return "n/a" if moment is None else f"{moment.timestamp() - due:6.2f} s"
 
 
+def growth(args: argparse.Namespace, argv: list[str]) -> int:
+    """One run per size, each in a process of its own and bounded in time; then a
+    table of what grows: seconds, CPU and peak memory per reminder."""
+    passed = []
+    skip_next = False
+    for option in argv:  # the options of a single run, less the growth ones
+        if skip_next:
+            skip_next = False
+            continue
+        name = option.split("=", 1)[0]
+        if name in ("--growth",):
+            continue
+        if name in (
+            "--sizes",
+            "--size-timeout",
+            "--count",
+            "--result-json",
+            "--timeout",
+        ):
+            skip_next = "=" not in option
+            continue
+        passed.append(option)
+    results: list[dict[str, Any]] = []
+    status = 0
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-growth-"))
+    try:
+        for size in args.size_list:
+            out = tmp / f"{size}.json"
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                *passed,
+                "--count",
+                str(size),
+                "--timeout",
+                str(args.size_timeout),
+                "--result-json",
+                str(out),
+            ]
+            if "--ceiling-runs" not in " ".join(passed):
+                command += ["--ceiling-runs", "1"]
+            if "--deliver-timeout" not in " ".join(passed):
+                command += ["--deliver-timeout", str(max(60, args.size_timeout - 240))]
+            log(f"growth: {size} reminders: {' '.join(command[2:])}")
+            started = time.monotonic()
+            try:
+                code = subprocess.run(
+                    command, cwd=ROOT, timeout=args.size_timeout + 60
+                ).returncode
+            except subprocess.TimeoutExpired:
+                code = 3
+            wall = time.monotonic() - started
+            if not out.exists():
+                log(f"growth: {size} reminders: no result (exit {code}, {wall:.0f} s)")
+                results.append({"count": size, "missing": True, "exit": code})
+                status = max(status, 1 if code in (0, 1, 2) else 3)
+                break
+            result = json.loads(out.read_text())
+            result["exit"] = code
+            results.append(result)
+            if code == 1 or not result["complete"]:
+                status = max(status, 1)
+                break  # a size that failed or ran over: larger ones would too
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print("Growth (each size a fresh run; per reminder: due -> last delivery, CPU of")
+    print("worker pool and PostgreSQL; memory: the largest pool process's peak RSS)")
+    print(
+        f"  {'reminders':>9}  {'emails/s':>8}  {'due->last':>9}  {'ms/email':>8}  "
+        f"{'pool CPU':>8}  {'pg CPU':>7}  {'first':>6}  {'ratio':>5}  {'pool MB':>7}  "
+        f"{'other':>5}  checks"
+    )
+    base = None
+    for r in results:
+        if r.get("missing"):
+            print(
+                f"  {r['count']:>9}  no result (exit {r['exit']}): over time or failed"
+            )
+            continue
+        n = r["count"]
+        cpu = r["cpu"]
+        per = r["seconds"] / n * 1000
+        pool = cpu.get("worker pool", 0.0) / n * 1000
+        pg = cpu.get("postgres", 0.0) / n * 1000
+        other = cpu.get("everything else", 0.0) / max(r["seconds"], 1e-9)
+        ratio = f"{r['ratio']:.3f}" if r.get("ratio") else "  n/a"
+        first = f"{r['first']:5.1f}s" if r.get("first") is not None else "   n/a"
+        state = "PASS" if not r["checks_failed"] and r["complete"] else "FAIL"
+        print(
+            f"  {n:>9}  {r['rate']:8.1f}  {r['seconds']:8.1f}s  {per:8.2f}  "
+            f"{pool:6.2f}ms  {pg:5.2f}ms  {first}  {ratio}  {r['memory']['pool']:7.0f}  "
+            f"{other:5.2f}  {state}"
+        )
+        if base is None:
+            base = (n, per, pool, r["memory"]["pool"])
+    done = [r for r in results if not r.get("missing")]
+    if base and len(done) > 1:
+        last = done[-1]
+        n = last["count"]
+        per = last["seconds"] / n * 1000
+        pool = last["cpu"].get("worker pool", 0.0) / n * 1000
+        print(
+            f"  from {base[0]} to {n} reminders ({n / base[0]:.0f}x): time per email x"
+            f"{per / base[1]:.2f}, pool CPU per email x{pool / max(base[2], 1e-9):.2f}, "
+            f"pool peak memory x{last['memory']['pool'] / max(base[3], 1e-9):.2f} "
+            "(linear growth: all about x1; 'other' = cores other work took)"
+        )
+    return status
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.growth:
+        return growth(args, argv)
 
     def interrupt(signum: int, frame: Any) -> None:
         raise Interrupted(f"signal {signum}")
@@ -1001,6 +1161,11 @@ def main(argv: list[str]) -> int:
         time.sleep(args.settle)
         arrivals = sink.ask("arrivals")
         rows = outbox_rows()
+        memory = {
+            "pool": peak_rss_mb(worker.children()),
+            "main": peak_rss_mb([worker.process.pid] if worker.process else []),
+            "beat": peak_rss_mb([beat.process.pid] if beat.process else []),
+        }
         # Read before stopping: a shutdown has nothing to say about the delivery.
         errors = [
             line
@@ -1017,7 +1182,7 @@ def main(argv: list[str]) -> int:
         log(
             "ceiling: the same messages, one smtplib loop over one connection to the same sink"
         )
-        messages = sink.ask("messages", timeout=120)
+        messages = sink.ask("messages", timeout=120) if args.ceiling_runs else []
         ceilings = []
         for k in range(args.ceiling_runs):
             seconds, ceiling_cpu = ceiling_run(sink, messages)
@@ -1026,13 +1191,13 @@ def main(argv: list[str]) -> int:
                 f"  run {k + 1}: {len(messages)} messages in {seconds:.2f} s "
                 f"({len(messages) / seconds:.0f} emails/s); CPU {describe_cpu(ceiling_cpu)}"
             )
-        sizes = [len(m[2]) for m in messages]
+        sizes = [len(m[2]) for m in messages] or [0]
         del messages
 
         times = rows["times"]
         elapsed = (last - due) if last else float("nan")
         rate = len(arrivals) / elapsed if last else 0.0
-        ceiling_seconds = statistics.median(ceilings)
+        ceiling_seconds = statistics.median(ceilings) if ceilings else float("nan")
         ceiling = args.count / ceiling_seconds
         ratio = rate / ceiling
         steady = (
@@ -1046,8 +1211,9 @@ def main(argv: list[str]) -> int:
             print(
                 f"  worker ready                      {outcome['ready_at'] - due:6.2f} s"
             )
-        print(f"  reminders planned (transaction)   {at(rows['planned'], due)}")
+        print(f"  first outbox row inserted         {at(times['created_first'], due)}")
         print(f"  last outbox row inserted          {at(times['created_last'], due)}")
+        print(f"  reminders planned (all chunks)    {at(rows['planned'], due)}")
         print(f"  first rows queued (dispatch run)  {at(times['queued_first'], due)}")
         print(f"  last rows queued (dispatch run)   {at(times['queued_last'], due)}")
         print(
@@ -1056,6 +1222,10 @@ def main(argv: list[str]) -> int:
         print(f"  last delivery at the sink         {elapsed:6.2f} s")
         print(f"  max attempts per row              {times['attempts']}")
         print(f"CPU during the fan-out {describe_cpu(cpu)}")
+        print(
+            f"Peak memory (VmHWM): pool process {memory['pool']:.0f} MB, "
+            f"worker main {memory['main']:.0f} MB, beat {memory['beat']:.0f} MB"
+        )
         print(
             f"Message size: median {statistics.median(sizes):.0f} bytes, total {sum(sizes) / 1e6:.1f} MB"
         )
@@ -1087,6 +1257,26 @@ def main(argv: list[str]) -> int:
         print(
             f"  checks: {'all PASS' if not checks.failed else f'{checks.failed} FAIL'}"
         )
+        if args.result_json:
+            Path(args.result_json).write_text(
+                json.dumps(
+                    {
+                        "count": args.count,
+                        "complete": outcome["complete"],
+                        "received": len(arrivals),
+                        "seconds": elapsed,
+                        "rate": rate,
+                        "steady": steady,
+                        "first": (first - due) if first else None,
+                        "ceiling": ceiling if ceilings else None,
+                        "ratio": ratio if ceilings else None,
+                        "cpu": cpu,
+                        "memory": memory,
+                        "checks_failed": checks.failed,
+                        "busy_before": busy,
+                    }
+                )
+            )
         if checks.failed:
             return 1
         if args.strict and ratio < TARGET_RATIO:

@@ -3,12 +3,13 @@
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterable
 
 import segno
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from notifications.services import (
     Email,
     notifications_cancel,
     notifications_enqueue,
+    notifications_planned,
 )
 
 from .models import Event, Registration, Session, SessionReminder
@@ -233,31 +235,76 @@ def reminders_plan(now: dt.datetime | None = None) -> int:
     return planned
 
 
+# Reminders are written and committed this many at a time, each chunk queued for
+# delivery at once (``notifications_planned``): the first emails leave while the
+# rest of a large session is still being planned.
+PLAN_CHUNK = 500
+
+
 def _plan_one(session: Session, offset: int, now: dt.datetime, *, skip: bool) -> int:
+    """Plans one reminder of a session, chunk by chunk, once.
+
+    The ``SessionReminder`` row is written after the last chunk: a planner that dies
+    midway leaves it unwritten and the next run plans again, the dedupe keys
+    ignoring the rows already written. A session-level advisory lock keeps two
+    dispatcher runs from planning the same reminder at the same time.
+    """
     moment = session.starts_at - dt.timedelta(minutes=offset)
-    with transaction.atomic():
-        _plan, created = SessionReminder.objects.get_or_create(
-            session=session, offset_minutes=offset, starts_at=session.starts_at
-        )
-        if not created:
+    planned_once = SessionReminder.objects.filter(
+        session=session, offset_minutes=offset, starts_at=session.starts_at
+    )
+    if planned_once.exists():
+        return 0
+    lock = _plan_lock_key(session.pk, offset, session.starts_at)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
+        if not cursor.fetchone()[0]:
+            return 0  # another process is planning it right now
+    try:
+        if planned_once.exists():
             return 0
         registrations = Registration.objects.filter(
             session=session,
             status=Registration.Status.CONFIRMED,
             created_at__lte=moment,
             erased_at__isnull=True,
-        )
-        emails = []
-        for registration in registrations.iterator(chunk_size=2000):
-            registration.session = session
-            email = registration_email(
-                registration,
-                kind=REMINDER,
-                dedupe_key=f"reminder:{offset}:registration:{registration.pk}:{int(session.starts_at.timestamp())}",
-                offset_minutes=offset,
+        ).order_by("pk")
+        planned = 0
+        after = 0
+        starts = int(session.starts_at.timestamp())
+        while True:
+            chunk = list(registrations.filter(pk__gt=after)[:PLAN_CHUNK])
+            if not chunk:
+                break
+            emails = []
+            for registration in chunk:
+                registration.session = session
+                email = registration_email(
+                    registration,
+                    kind=REMINDER,
+                    dedupe_key=f"reminder:{offset}:registration:{registration.pk}:{starts}",
+                    offset_minutes=offset,
+                )
+                if skip:
+                    email = dataclasses.replace(email, status="skipped")
+                emails.append(email)
+            with transaction.atomic():
+                notifications_enqueue(emails)
+            notifications_planned()
+            planned += len(emails)
+            after = chunk[-1].pk
+        with transaction.atomic():
+            _plan, created = SessionReminder.objects.get_or_create(
+                session=session, offset_minutes=offset, starts_at=session.starts_at
             )
-            if skip:
-                email = dataclasses.replace(email, status="skipped")
-            emails.append(email)
-        notifications_enqueue(emails)
-    return len(emails)
+        return planned if created else 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _plan_lock_key(session_id: int, offset: int, starts_at: dt.datetime) -> int:
+    text = f"podium:reminders:{session_id}:{offset}:{starts_at.isoformat()}"
+    return int.from_bytes(
+        hashlib.sha256(text.encode()).digest()[:8], "big", signed=True
+    )

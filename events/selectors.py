@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -89,6 +90,40 @@ def session_get_for_registration(*, event: Event, session_id: object) -> Session
         .first()
     )
     if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def session_get_for_registration_by_slug(*, slug: str, session_id: object) -> Session:
+    """A published event's session by the event's slug, in one query (the registration
+    request's only read before its transaction).
+
+    The session comes with its event and both venues joined, and ``has_questions``
+    (whether the event asks any active question at all), so that an event without
+    questions costs no query for them. An unknown event is ``EventNotFound`` (as
+    ``event_get_published``), an unknown session of it ``SessionNotFound``.
+    """
+    from .models import Question
+
+    try:
+        pk = int(str(session_id))
+    except (TypeError, ValueError):
+        pk = 0
+    session = None
+    if 0 < pk < 2**63:
+        session = (
+            Session.objects.select_related("event", "event__venue", "venue")
+            .annotate(
+                has_questions=Exists(
+                    Question.objects.filter(event_id=OuterRef("event_id"), active=True)
+                )
+            )
+            .filter(pk=pk, event__slug=slug, event__status=Event.Status.PUBLISHED)
+            .first()
+        )
+    if session is None:
+        if not Event.objects.published().filter(slug=slug).exists():
+            raise EventNotFound()
         raise SessionNotFound()
     return session
 

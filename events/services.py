@@ -15,7 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -54,7 +54,7 @@ from .notices import (
     registration_email,
     registration_notices_queue,
     reminders_cancel,
-    ticket_attachments,
+    ticket_attachment_recipes,
 )
 from .questions import answers_clean, answers_insert, questions_for_session
 from .selectors import registration_waitlist_position
@@ -149,7 +149,13 @@ def registration_create(
     """
     now = now or timezone.now()
     _check_registration_open(session, now)
-    questions = questions_for_session(session=session)
+    # ``has_questions`` (selectors.session_get_for_registration_by_slug): an event
+    # that asks nothing costs no query for its questions.
+    questions = (
+        questions_for_session(session=session)
+        if getattr(session, "has_questions", True)
+        else []
+    )
     checked_answers = answers_clean(questions=questions, raw=answers)
     _check_consent(session.event, attendee)
     try:
@@ -189,17 +195,19 @@ def _registration_insert(
     if session.event.has_privacy_notice:
         registration.consent_at = now
         registration.consent_version = session.event.privacy_notice_version
-    # The calendar file and QR code are drawn before the seat is taken, so that the
-    # session row stays locked only for the UPDATE, the INSERT and the commit.
-    ticket = ticket_attachments(registration)
+    # What the calendar file and QR code will show is written down before the seat is
+    # taken, so that the session row stays locked only for the UPDATE, the INSERTs and
+    # the commit; the worker draws them when it sends the email (notifications.delivery).
+    ticket = ticket_attachment_recipes(registration)
     scheduled = Session.objects.filter(pk=session.pk, status=Session.Status.SCHEDULED)
     seated = scheduled.filter(
         Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity"))
     ).update(seats_taken=F("seats_taken") + 1)
-    waitlist_number = None
-    if not seated:
-        # No seat was free a moment ago. Decide again holding the row lock: a
-        # cancellation may have freed a seat, with nobody yet on the list to take it.
+    waitlist_number = None if seated else _waitlist_place_take(session.pk)
+    if not seated and waitlist_number is None:
+        # No seat was free a moment ago and the session is not simply full with a
+        # waiting list. Decide again holding the row lock: a cancellation may have
+        # freed a seat, with nobody yet on the list to take it.
         current = (
             Session.objects.select_for_update()
             .values(
@@ -235,6 +243,27 @@ def _registration_insert(
         attachments=ticket if seated else None,
     )
     return registration
+
+
+def _waitlist_place_take(session_id: int) -> int | None:
+    """The next waiting-list number of a full session, in one statement; None when
+    the session is not (any more) scheduled, full and keeping a waiting list.
+
+    PostgreSQL checks the condition again on the row's latest version once it holds
+    the row lock, so a seat freed meanwhile makes this None (and the caller decides
+    under the lock), never a waiting-list place beside a free seat.
+    """
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the model's own table
+            'WHERE "id" = %s AND "status" = %s AND "waitlist_enabled" '
+            'AND "capacity" IS NOT NULL AND "seats_taken" >= "capacity" '
+            'RETURNING "waitlist_last"',
+            [session_id, Session.Status.SCHEDULED],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from .models import Notification
@@ -26,13 +27,18 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def render_message(
-    notification: Notification, *, redact: bool = False
+    notification: Notification,
+    *,
+    redact: bool = False,
+    renderer: "BatchRenderer | None" = None,
 ) -> EmailMultiAlternatives:
     """The email of a row, in the recipient's language.
 
     ``redact`` is for showing the email to anyone but its recipient (the console's
     and the admin's outbox): the context values the row lists under ``private``
     (a link that opens an account, say) are replaced by a placeholder.
+    ``renderer`` (a delivery batch's) renders the templates once for the rows that
+    share them and knows the batch's unsubscribe links; the email is the same.
     """
     from .services import message_id_for, unsubscribe_url
 
@@ -44,14 +50,20 @@ def render_message(
             context[key] = hidden
     headers = {"Message-ID": message_id_for(notification)}
     if notification.unsubscribable:
-        link = unsubscribe_url(notification.recipient)
+        link = (
+            renderer.unsubscribe_link(notification.recipient)
+            if renderer is not None
+            else unsubscribe_url(notification.recipient)
+        )
         context["unsubscribe_url"] = link
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    with translation.override(notification.language):
-        subject = render_to_string(f"{notification.template}_subject.txt", context)
-        text = render_to_string(f"{notification.template}.txt", context)
-        html = render_to_string(f"{notification.template}.html", context)
+    if renderer is not None and not redact:
+        subject, text, html = renderer.parts(notification, context)
+    else:
+        subject, text, html = render_parts(
+            notification.template, notification.language, context
+        )
     message = EmailMultiAlternatives(
         # One line, whatever the context held: no header can be injected.
         subject=_WHITESPACE.sub(" ", subject).strip(),
@@ -64,6 +76,140 @@ def render_message(
     for attachment in notification.attachments:
         _attach(message, attachment)
     return message
+
+
+def render_parts(
+    template: str, language: str, context: dict[str, Any]
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of a template in a language (the subject not yet one line)."""
+    with translation.override(language):
+        subject = render_to_string(f"{template}_subject.txt", context)
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    return subject, text, html
+
+
+# A placeholder for one recipient's value. Its "<&>" shows whether the template
+# escaped it (HTML, autoescape on) or not (text, subject, autoescape off); any other
+# change (a filter) leaves "PodiumSlot" behind and the group is rendered row by row.
+_SLOT = "PodiumSlot{}<&>End"
+_SLOT_FOUND = re.compile(r"PodiumSlot(\d+)(<&>|&lt;&amp;&gt;)End")
+_SLOT_LEFT = re.compile(r"podiumslot", re.IGNORECASE)
+
+
+class BatchRenderer:
+    """Renders the templates of a delivery batch once per shared context.
+
+    Rows with the same template, language and context apart from a few strings
+    (a reminder's name, ticket code, manage link, unsubscribe link) are rendered
+    once with placeholders; each row's values are then put in, HTML-escaped where
+    the template escaped the placeholder. The first and last row of every group are
+    also rendered the ordinary way and compared: if the templates did anything else
+    with a recipient's value (a filter, a comparison), the group is rendered row by
+    row, so an email never differs from what ``render_parts`` gives.
+    """
+
+    def __init__(self, rows: Sequence[Notification]) -> None:
+        from .services import unsubscribe_urls
+
+        self._links: dict[str, str] = unsubscribe_urls(
+            [r.recipient for r in rows if r.unsubscribable]
+        )
+        self._slots: dict[tuple[Any, ...], list[str]] = {}
+        self._groups: dict[tuple[Any, ...], Any] = {}
+        self._members: dict[tuple[Any, ...], list[Notification]] = {}
+        self._key_of: dict[int, tuple[Any, ...]] = {}
+        shapes: dict[tuple[Any, ...], list[Notification]] = {}
+        for row in rows:
+            context = row.context if isinstance(row.context, dict) else {}
+            shape = (
+                row.template,
+                row.language,
+                row.unsubscribable,
+                tuple(sorted(context)),
+            )
+            shapes.setdefault(shape, []).append(row)
+        for shape, members in shapes.items():
+            names = shape[3]
+            # Strings that differ between the rows are the recipients' own.
+            slots = [
+                name
+                for name in names
+                if name != "private"
+                and all(isinstance(m.context[name], str) for m in members)
+                and len({m.context[name] for m in members}) > 1
+            ]
+            for row in members:
+                shared = tuple(
+                    (name, repr(row.context[name]))
+                    for name in names
+                    if name not in slots
+                )
+                # A placeholder is never empty; an empty value may change an {% if %}.
+                filled = tuple(bool(row.context[name]) for name in slots)
+                key = (shape, shared, filled)
+                self._slots[key] = slots
+                self._members.setdefault(key, []).append(row)
+                self._key_of[id(row)] = key
+
+    def unsubscribe_link(self, recipient: str) -> str:
+        from .services import unsubscribe_url
+
+        link = self._links.get(recipient.strip().lower())
+        return link if link is not None else unsubscribe_url(recipient)
+
+    def parts(self, row: Notification, context: dict[str, Any]) -> tuple[str, str, str]:
+        key = self._key_of.get(id(row))
+        members = self._members.get(key) if key is not None else None
+        if key is None or members is None or len(members) < 2:
+            return render_parts(row.template, row.language, context)
+        names = list(self._slots[key])
+        if "unsubscribe_url" in context:
+            names.append("unsubscribe_url")
+        if key not in self._groups:
+            self._groups[key] = self._prepare(row, context, names, members)
+        parts = self._groups[key]
+        if parts is None:
+            return render_parts(row.template, row.language, context)
+        values = [str(context[name]) for name in names]
+        return tuple(_fill(part, values) for part in parts)  # type: ignore[return-value]
+
+    def _prepare(
+        self,
+        row: Notification,
+        context: dict[str, Any],
+        names: list[str],
+        members: list[Notification],
+    ) -> tuple[str, str, str] | None:
+        placeholders = {name: _SLOT.format(n) for n, name in enumerate(names)}
+        parts = render_parts(row.template, row.language, {**context, **placeholders})
+        if any(_SLOT_LEFT.search(_SLOT_FOUND.sub("", part)) for part in parts):
+            return None
+        for sample in {
+            id(members[0]): members[0],
+            id(members[-1]): members[-1],
+        }.values():
+            own = {**sample.context, "site_url": settings.SITE_URL}
+            if "unsubscribe_url" in names:
+                own["unsubscribe_url"] = self.unsubscribe_link(sample.recipient)
+            expected = render_parts(sample.template, sample.language, own)
+            values = [str(own[name]) for name in names]
+            if tuple(_fill(part, values) for part in parts) != expected:
+                logger.info(
+                    "Template %s uses a recipient's value in a way placeholders "
+                    "cannot follow; its rows are rendered one by one.",
+                    row.template,
+                )
+                return None
+        return parts
+
+
+def _fill(part: str, values: list[str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        text = values[int(match.group(1))]
+        return text if match.group(2) == "<&>" else escape(text)
+
+    return _SLOT_FOUND.sub(value, part)
 
 
 def _attach(message: EmailMultiAlternatives, attachment: dict[str, str]) -> None:
@@ -128,6 +274,11 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
     connection = get_connection(fail_silently=False, timeout=30)
     remaining = list(rows)
     try:
+        renderer: BatchRenderer | None = BatchRenderer(remaining)
+    except Exception:  # e.g. the unsubscribe keys: each row then renders on its own
+        logger.exception("Cannot prepare the batch's rendering")
+        renderer = None
+    try:
         # Opened here so that the whole batch shares one SMTP session.
         connection.open()
     except (OSError, smtplib.SMTPException) as exc:
@@ -138,7 +289,7 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
         while remaining:
             row = remaining.pop(0)
             try:
-                message = render_message(row)
+                message = render_message(row, renderer=renderer)
             except Exception as exc:
                 logger.exception("Notification %s cannot be rendered", row.pk)
                 counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
@@ -162,6 +313,14 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
     return counts
 
 
+# Notification's table (asserted in the tests), marked by one plain statement.
+_MARK_SENT = (
+    "UPDATE notifications_notification "
+    "SET status = %s, sent_at = %s, message_id = %s, claimed_at = NULL, last_error = '' "
+    "WHERE id = %s AND status = %s"
+)
+
+
 def _record_sent(row: Notification, message_id: str) -> None:
     """Marks a row sent once SMTP took it, waiting out a database restart.
 
@@ -175,15 +334,19 @@ def _record_sent(row: Notification, message_id: str) -> None:
     pause = 0.25
     while True:
         try:
-            Notification.objects.filter(
-                pk=row.pk, status=Notification.Status.SENDING
-            ).update(
-                status=Notification.Status.SENT,
-                sent_at=timezone.now(),
-                message_id=message_id,
-                claimed_at=None,
-                last_error="",
-            )
+            # One short statement, without the ORM's query building: it runs once per
+            # email, right after SMTP took it, so that the window stays one message.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _MARK_SENT,
+                    [
+                        Notification.Status.SENT,
+                        timezone.now(),
+                        message_id,
+                        row.pk,
+                        Notification.Status.SENDING,
+                    ],
+                )
             return
         except (OperationalError, InterfaceError) as exc:
             if connection.in_atomic_block or time.monotonic() + pause > deadline:

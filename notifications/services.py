@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,28 +220,26 @@ def _claim_due(now: dt.datetime, limit: int) -> list[int]:
     return ids
 
 
-def notifications_dispatch(
-    *, now: dt.datetime | None = None, queue: Callable[[list[int]], None] | None = None
-) -> int:
-    """One dispatcher run: plan what fell due, recover stuck rows, queue deliveries.
+# Set during a dispatcher run: queues the rows a planner has just committed.
+_planned_hook: ContextVar[Callable[[], int] | None] = ContextVar(
+    "notifications_planned_hook", default=None
+)
 
-    Safe to run in several processes at once: rows are claimed with SKIP LOCKED and a
-    delivery only sends rows it moves from pending to sending itself.
+
+def notifications_planned() -> int:
+    """A planner calls this after each chunk of rows it committed.
+
+    Within a dispatcher run (outside any transaction) the due rows are claimed and
+    queued at once, so that delivery starts while later chunks are still being
+    planned; elsewhere it does nothing and the next dispatcher run queues them.
     """
-    now = now or timezone.now()
-    queue = queue or _queue_delivery
-    for planner in list(_planners):
-        planner(now)
-    stale_before = now - dt.timedelta(
-        seconds=_setting("NOTIFICATIONS_STALE_AFTER", 300)
-    )
-    recovered = Notification.objects.filter(
-        status=Notification.Status.SENDING, claimed_at__lt=stale_before
-    ).update(status=Notification.Status.PENDING, claimed_at=None, queued_at=None)
-    if recovered:
-        logger.warning(
-            "%d notifications left sending by a dead worker are due again.", recovered
-        )
+    hook = _planned_hook.get()
+    if hook is None or transaction.get_connection().in_atomic_block:
+        return 0
+    return hook()
+
+
+def _queue_due(now: dt.datetime, queue: Callable[[list[int]], None]) -> int:
     batch = _setting("NOTIFICATIONS_BATCH_SIZE", 50)
     queued = 0
     for _round in range(100):
@@ -251,6 +250,45 @@ def notifications_dispatch(
         if len(ids) < batch * 20:
             break
     return queued
+
+
+def notifications_dispatch(
+    *, now: dt.datetime | None = None, queue: Callable[[list[int]], None] | None = None
+) -> int:
+    """One dispatcher run: plan what fell due, recover stuck rows, queue deliveries.
+
+    Safe to run in several processes at once: rows are claimed with SKIP LOCKED and a
+    delivery only sends rows it moves from pending to sending itself. Rows a planner
+    commits in chunks are queued chunk by chunk (``notifications_planned``).
+    """
+    now = now or timezone.now()
+    queue = queue or _queue_delivery
+    queued = 0
+
+    def planned() -> int:
+        nonlocal queued
+        # The planner's rows are due from the moment they were written.
+        count = _queue_due(max(now, timezone.now()), queue)
+        queued += count
+        return count
+
+    token = _planned_hook.set(planned)
+    try:
+        for planner in list(_planners):
+            planner(now)
+    finally:
+        _planned_hook.reset(token)
+    stale_before = now - dt.timedelta(
+        seconds=_setting("NOTIFICATIONS_STALE_AFTER", 300)
+    )
+    recovered = Notification.objects.filter(
+        status=Notification.Status.SENDING, claimed_at__lt=stale_before
+    ).update(status=Notification.Status.PENDING, claimed_at=None, queued_at=None)
+    if recovered:
+        logger.warning(
+            "%d notifications left sending by a dead worker are due again.", recovered
+        )
+    return queued + _queue_due(now, queue)
 
 
 def _queue_delivery(ids: list[int]) -> None:
@@ -329,6 +367,36 @@ def unsubscribe_url(email: str) -> str:
         "notifications:unsubscribe", kwargs={"token": unsubscribe_token(email)}
     )
     return f"{settings.SITE_URL}{path}"
+
+
+def unsubscribe_urls(emails: Iterable[str]) -> dict[str, str]:
+    """``unsubscribe_url`` of many addresses (lower-cased keys) in two queries."""
+    from django.urls import reverse
+
+    addresses = {e.strip().lower() for e in emails}
+    if not addresses:
+        return {}
+    keys = dict(
+        UnsubscribeKey.objects.filter(email__in=addresses).values_list("email", "key")
+    )
+    missing = addresses - set(keys)
+    if missing:
+        UnsubscribeKey.objects.bulk_create(
+            [UnsubscribeKey(email=a, key=secrets.token_urlsafe(16)) for a in missing],
+            ignore_conflicts=True,
+        )
+        keys.update(
+            UnsubscribeKey.objects.filter(email__in=missing).values_list("email", "key")
+        )
+    signer = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT)
+    # The path of any token, split around it: reverse() once, not once per address.
+    marker = "TOKEN"
+    path = reverse("notifications:unsubscribe", kwargs={"token": marker})
+    head, tail = path.split(marker, 1)
+    return {
+        address: f"{settings.SITE_URL}{head}{signer.sign(key)}{tail}"
+        for address, key in keys.items()
+    }
 
 
 def email_from_unsubscribe_token(token: str) -> str | None:

@@ -386,3 +386,98 @@ def test_registration_answers_201_after_its_commit_while_redis_is_down(
     assert row.recipient == "chen@example.org" and row.status == "pending"
     assert "Registration rate limit not applied" in caplog.text
     assert "Could not ask for a dispatch" in caplog.text
+
+
+def _untimed(text: str) -> str:
+    """The unsubscribe token signs the second it was made: two renderings may differ."""
+    import re
+
+    return re.sub(r"/unsubscribe/[^/\s\"<>]+/", "/unsubscribe/T/", text)
+
+
+def _flattened(message) -> bytes:
+    """The bytes of a message, less what differs on every call (Date, boundaries) and
+    the unsubscribe token's timestamp (checked to name the recipient first)."""
+    import re
+
+    from notifications.services import email_from_unsubscribe_token
+
+    raw = message.message().as_bytes()
+    for token in re.findall(rb"/unsubscribe/([^/\s\"<>]+)/", raw):
+        assert email_from_unsubscribe_token(token.decode()) == message.to[0].lower()
+    raw = re.sub(rb"/unsubscribe/[^/\s\"<>]+/", b"/unsubscribe/T/", raw)
+    raw = re.sub(rb"^Date: .*$", b"Date: D", raw, flags=re.MULTILINE)
+    for boundary in set(re.findall(rb'boundary="([^"]+)"', raw)):
+        raw = raw.replace(boundary, b"BOUNDARY")
+    return raw
+
+
+def test_batch_rendering_gives_the_same_emails_as_rendering_row_by_row(soon) -> None:
+    """Reminders rendered once per language with placeholders: byte for byte the
+    email that rendering each row on its own gives, names escaped in HTML only."""
+    from notifications.delivery import BatchRenderer
+
+    people = [
+        ("陈佳萌", "zh-hans"),
+        ("O'Brien & <Söhne>", "en"),
+        ('王"小明"', "zh-hans"),
+        ("Ann Lee", "en"),
+        ("李 & 张 <b>", "zh-hans"),
+    ]
+    for n, (name, language) in enumerate(people):
+        registration = register(
+            soon, email=f"p{n}@example.org", name=name, language=language
+        )
+        backdate(registration, 60 * 30)
+    reminders_plan()
+    rows = list(reminders().filter(status="pending").order_by("pk"))
+    assert len(rows) == len(people)
+    renderer = BatchRenderer(rows)
+    for row in rows:
+        alone = render_message(row)
+        batched = render_message(row, renderer=renderer)
+        assert batched.subject == alone.subject
+        assert _untimed(batched.body) == _untimed(alone.body)
+        assert _untimed(batched.alternatives[0][0]) == _untimed(
+            alone.alternatives[0][0]
+        )
+        assert batched.to == alone.to
+        assert batched.extra_headers["Message-ID"] == alone.extra_headers["Message-ID"]
+        assert _flattened(batched) == _flattened(alone)
+    # Each language was rendered once with placeholders, not fallen back row by row.
+    groups = list(renderer._groups.values())
+    assert len(groups) == 2 and all(parts is not None for parts in groups)
+    chinese = render_message(rows[4], renderer=renderer)
+    assert "李 &amp; 张 &lt;b&gt;" in chinese.alternatives[0][0]
+    assert "李 & 张 <b>" in chinese.body
+
+
+def test_batch_rendering_falls_back_when_a_template_transforms_a_value(
+    soon, settings, tmp_path
+) -> None:
+    """A template that filters a recipient's value cannot be filled in: its rows are
+    rendered one by one, and still give the right email."""
+    from notifications.delivery import BatchRenderer
+
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    (folder / "shout_subject.txt").write_text("{{ full_name|upper }}")
+    (folder / "shout.txt").write_text("Hi {{ full_name|upper }}, {{ code }}")
+    (folder / "shout.html").write_text("<p>{{ full_name|truncatechars:4 }}</p>")
+    settings.TEMPLATES = [
+        {
+            **settings.TEMPLATES[0],
+            "DIRS": [str(tmp_path), *settings.TEMPLATES[0]["DIRS"]],
+        }
+    ]
+    for n in range(3):
+        register(soon, email=f"s{n}@example.org", name=f"name {n}", language="en")
+    Notification.objects.update(template="custom/shout")
+    rows = list(Notification.objects.order_by("pk"))
+    renderer = BatchRenderer(rows)
+    for n, row in enumerate(rows):
+        message = render_message(row, renderer=renderer)
+        assert message.subject == f"NAME {n}"
+        assert message.body.startswith(f"Hi NAME {n}, ")
+        assert message.alternatives[0][0] == "<p>nam…</p>"
+    assert list(renderer._groups.values()) == [None]

@@ -321,9 +321,9 @@ class EventRegistrationsApi(APIView):
         data = RegistrationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        event = selectors.event_get_published(slug=slug)
-        session = selectors.session_get_for_registration(
-            event=event, session_id=fields["session"]
+        # One query for the session with its event (and whether it asks questions).
+        session = selectors.session_get_for_registration_by_slug(
+            slug=slug, session_id=fields["session"]
         )
         language = fields.get("language") or (
             get_language() if get_language() in LANGUAGE_CODES else "en"
