@@ -199,6 +199,87 @@ def registration_notices_queue(
     notifications_enqueue(emails)
 
 
+def session_cancelled_notices_queue(
+    *, registrations: Iterable[Registration], others_scheduled: bool
+) -> None:
+    """Queues the "session cancelled" emails; they point to the event's other
+    sessions only when some are still to come."""
+    notifications_enqueue(
+        [
+            registration_email(
+                registration,
+                kind="session_cancelled",
+                dedupe_key=_dedupe_key("session_cancelled", registration),
+                other_sessions=others_scheduled,
+            )
+            for registration in registrations
+            if registration.erased_at is None
+        ]
+    )
+
+
+def event_cancelled_notices_queue(
+    *, event: Event, registrations: Iterable[Registration]
+) -> None:
+    """Queues one "event cancelled" email per person (per distinct address).
+
+    It lists the sessions the person was registered for and carries a calendar
+    file per registration that withdraws it; it goes in the language of the
+    person's latest registration. Erased people are not written to.
+    """
+    people: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        if registration.erased_at is not None:
+            continue
+        people.setdefault(registration.email.strip().lower(), []).append(registration)
+    emails = []
+    for own in people.values():
+        own.sort(key=lambda r: (r.session.starts_at, r.session.pk, r.pk))
+        latest = max(own, key=lambda r: (r.created_at, r.pk))
+        first = min(own, key=lambda r: r.pk)
+        sessions = []
+        attachments = []
+        for registration in own:
+            session = registration.session
+            venue = session.venue or event.venue
+            sessions.append(
+                {
+                    "title": session.title,
+                    "starts_at": session.starts_at.isoformat(),
+                    "ends_at": session.ends_at.isoformat(),
+                    "venue_name": venue.name if venue else "",
+                }
+            )
+            attachments.append(
+                {
+                    "filename": f"cancelled-{session.pk}.ics",
+                    "mimetype": "text/calendar; method=CANCEL",
+                    "content": registration_calendar(
+                        registration, cancelled=True
+                    ).decode(),
+                }
+            )
+        emails.append(
+            Email(
+                kind="event_cancelled",
+                to=latest.email,
+                template=f"{TEMPLATES}event_cancelled",
+                dedupe_key=f"event_cancelled:{event.pk}:{first.pk}",
+                context={
+                    "full_name": latest.full_name,
+                    "event_title": event.title,
+                    "timezone": event.timezone,
+                    "sessions": sessions,
+                },
+                language=latest.language,
+                about=(ABOUT, str(first.pk)),
+                scope=f"event:{event.pk}",
+                attachments=attachments,
+            )
+        )
+    notifications_enqueue(emails)
+
+
 def reminders_cancel(registration_ids: Iterable[int]) -> None:
     """Withdraws reminders not yet sent (a cancellation, or a session that moved)."""
     notifications_cancel(about_type=ABOUT, about_ids=registration_ids, kinds=[REMINDER])

@@ -51,9 +51,11 @@ from .models import (
 )
 from .notices import ABOUT as REGISTRATION_ABOUT
 from .notices import (
+    event_cancelled_notices_queue,
     registration_email,
     registration_notices_queue,
     reminders_cancel,
+    session_cancelled_notices_queue,
     ticket_attachment_recipes,
 )
 from .questions import answers_clean, answers_insert, questions_for_session
@@ -641,20 +643,27 @@ def event_publish(*, event: Event) -> Event:
 
 @transaction.atomic
 def event_cancel(*, event: Event) -> Event:
-    """Cancels an event and, through ``session_cancel``, each of its sessions.
+    """Cancels an event and each of its sessions (as ``session_cancel`` does).
 
-    Every registrant is told that their session is cancelled and their reminders
-    stop; cancelling twice changes nothing.
+    Every registrant gets one "event cancelled" email listing the sessions they
+    were registered for (not one per session), and their reminders stop;
+    cancelling twice changes nothing.
     """
     locked = Event.objects.select_for_update().get(pk=event.pk)
     if locked.status == Event.Status.CANCELLED:
         return locked
     locked.status = Event.Status.CANCELLED
     locked.save(update_fields=["status"])
-    for session in Session.objects.filter(
-        event=locked, status=Session.Status.SCHEDULED
-    ).order_by("pk"):
-        session_cancel(session=session)
+    cancelled: list[Registration] = []
+    for session in (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("venue")
+        .filter(event=locked, status=Session.Status.SCHEDULED)
+        .order_by("pk")
+    ):
+        session.event = locked
+        cancelled.extend(_session_cancel_locked(session))
+    event_cancelled_notices_queue(event=locked, registrations=cancelled)
     return locked
 
 
@@ -722,12 +731,37 @@ def _active_registrations(session: Session) -> Iterable[Registration]:
 
 @transaction.atomic
 def session_cancel(*, session: Session) -> Session:
-    """Cancels a session and every registration for it; cancelling twice is a no-op."""
+    """Cancels a session and every registration for it; cancelling twice is a no-op.
+
+    The registrants are emailed; the email points to the event's other sessions
+    when some are still to come.
+    """
     locked = (
         Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     )
     if locked.is_cancelled:
         return locked
+    registrations = _session_cancel_locked(locked)
+    others = (
+        locked.event.status == Event.Status.PUBLISHED
+        and Session.objects.filter(
+            event_id=locked.event_id,
+            status=Session.Status.SCHEDULED,
+            starts_at__gt=timezone.now(),
+        )
+        .exclude(pk=locked.pk)
+        .exists()
+    )
+    session_cancelled_notices_queue(
+        registrations=registrations, others_scheduled=others
+    )
+    return locked
+
+
+def _session_cancel_locked(locked: Session) -> list[Registration]:
+    """Cancels a scheduled session (row locked by the caller) and its active
+    registrations, stops their reminders and returns the registrations, for the
+    caller's email."""
     registrations = list(
         Registration.objects.select_for_update().filter(
             session=locked, status__in=Registration.ACTIVE_STATUSES
@@ -743,9 +777,8 @@ def session_cancel(*, session: Session) -> Session:
     locked.seats_taken = 0
     locked.sequence += 1
     locked.save(update_fields=["status", "seats_taken", "sequence"])
-    registration_notices_queue(kind="session_cancelled", registrations=registrations)
     reminders_cancel([r.pk for r in registrations])
-    return locked
+    return registrations
 
 
 # What an erased person's emails keep: what the email was about, not whom.

@@ -35,7 +35,16 @@ def _published_event(slug: str) -> Event:
 
 
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    event = _published_event(slug)
+    """The event's page; a cancelled event's says so (attendees' links lead here)."""
+    try:
+        event = selectors.event_get_published(slug=slug)
+    except NotFoundError:
+        cancelled = Event.objects.filter(
+            slug=slug, status=Event.Status.CANCELLED
+        ).first()
+        if cancelled is None:
+            raise Http404 from None
+        return render(request, "events/event_cancelled.html", {"event": cancelled})
     return render(
         request,
         "events/event_detail.html",

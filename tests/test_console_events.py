@@ -290,8 +290,8 @@ def test_a_cancelled_event_is_not_published_again(signed_in, organiser):
 def test_cancelling_the_event_cancels_its_sessions_and_tells_registrants(
     signed_in, event
 ):
-    """The confirmation counts who is told; the POST cancels every session through
-    session_cancel, so each registrant gets a session_cancelled email."""
+    """The confirmation counts who is told; the POST cancels every session, and
+    each registrant gets one event_cancelled email (tests/test_tester_fixes.py)."""
     first = SessionFactory(event=event, capacity=1)
     second = SessionFactory(event=event, capacity=5)
     register(first, "ann", "bo")  # bo waits
@@ -314,12 +314,13 @@ def test_cancelling_the_event_cancels_its_sessions_and_tells_registrants(
     assert not Registration.objects.filter(
         session__event=event, status__in=Registration.ACTIVE_STATUSES
     ).exists()
-    assert notices("session_cancelled", first) == 2
-    assert notices("session_cancelled", second) == 1
+    assert notices("event_cancelled", first) == 2
+    assert notices("event_cancelled", second) == 1
+    assert not Notification.objects.filter(kind="session_cancelled").exists()
 
     # Twice: nothing more happens.
     signed_in.post(url)
-    assert Notification.objects.filter(kind="session_cancelled").count() == 3
+    assert Notification.objects.filter(kind="event_cancelled").count() == 3
 
 
 # Sessions --------------------------------------------------------------------------

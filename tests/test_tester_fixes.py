@@ -1,0 +1,183 @@
+"""What a new user's run through the demo found: the whole event cancelled (one
+email per person, a page that says so), sessions kept inside the event's dates,
+the changed session's previous time, and a ticket checked in on the wrong day.
+
+Real PostgreSQL and the outbox's own rendering (``render_message``): each test
+reads the rows and emails the services leave behind.
+"""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from events import services
+from events.models import Event, Registration, Session
+from events.notices import reminders_plan
+from events.services import AttendeeData
+from notifications.delivery import render_message
+from notifications.models import Notification
+from tests.factories import EventFactory, SessionFactory, UserFactory
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def organiser(db):
+    return UserFactory(is_staff=False)
+
+
+@pytest.fixture
+def event(organiser) -> Event:
+    return EventFactory(
+        organisers=[organiser], title="Social Work Week", timezone="Asia/Shanghai"
+    )
+
+
+@pytest.fixture
+def signed_in(client, organiser):
+    client.force_login(organiser)
+    return client
+
+
+def register(
+    session: Session, name: str, email: str, language: str = "en"
+) -> Registration:
+    return services.registration_create(
+        session=session,
+        attendee=AttendeeData(full_name=name, email=email, language=language),
+    )
+
+
+def _session(event: Event, title: str, days: int, **extra) -> Session:
+    starts_at = timezone.now() + dt.timedelta(days=days, hours=1)
+    return SessionFactory(
+        event=event,
+        title=title,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=2),
+        **extra,
+    )
+
+
+# 1. Cancelling the whole event ----------------------------------------------------
+
+
+def test_cancelling_the_event_sends_one_email_per_person_listing_their_sessions(
+    signed_in, event
+):
+    opening = _session(event, "Opening ceremony", 10)
+    workshop = _session(event, "Case workshop", 11, capacity=1)
+    closing = _session(event, "Closing talk", 11)
+    for session in (opening, workshop, closing):
+        register(session, "Ann Lee", "ann@example.org")
+    register(workshop, "陈佳萌", "Chen@Example.org", language="zh-hans")  # waits
+    register(opening, "陈佳萌", "chen@example.org", language="zh-hans")
+    Notification.objects.all().delete()
+
+    response = signed_in.post(reverse("console:event_cancel", args=[event.slug]))
+    assert response.status_code == 302
+
+    assert not Notification.objects.filter(kind="session_cancelled").exists()
+    rows = Notification.objects.filter(kind="event_cancelled").order_by("recipient")
+    assert [r.recipient.lower() for r in rows] == [
+        "ann@example.org",
+        "chen@example.org",
+    ]
+    ann, chen = rows
+    message = render_message(ann)
+    assert message.subject == "Event cancelled: Social Work Week"
+    body = message.body
+    for title in ("Opening ceremony", "Case workshop", "Closing talk"):
+        assert title in body
+        assert title in message.alternatives[0][0]
+    assert body.index("Opening ceremony") < body.index("Case workshop")
+    assert "See the other sessions" not in body
+    assert "other sessions" not in message.alternatives[0][0]
+    assert [a[2] for a in message.attachments] == ["text/calendar; method=CANCEL"] * 3
+    assert all(b"METHOD:CANCEL" in a[1].encode() for a in message.attachments)
+
+    chinese = render_message(chen)
+    assert chen.language == "zh-hans"
+    assert "Case workshop" in chinese.body and "Opening ceremony" in chinese.body
+    assert "Closing talk" not in chinese.body
+    # In Shanghai's time: the session's start as the attendee reads it.
+    local = timezone.localtime(opening.starts_at, SHANGHAI)
+    assert f"{local:%H:%M}" in chinese.body or f"{local.hour}:{local:%M}" in (
+        chinese.body
+    )
+
+    assert not Registration.objects.filter(
+        session__event=event, status__in=Registration.ACTIVE_STATUSES
+    ).exists()
+    # Twice: nothing more.
+    signed_in.post(reverse("console:event_cancel", args=[event.slug]))
+    assert Notification.objects.filter(kind="event_cancelled").count() == 2
+
+
+def test_cancelling_the_event_stops_the_reminders(event):
+    session = _session(event, "Opening ceremony", 0)
+    session.starts_at = timezone.now() + dt.timedelta(minutes=30)
+    session.ends_at = session.starts_at + dt.timedelta(hours=1)
+    session.save()
+    ann = register(session, "Ann Lee", "ann@example.org")
+    Registration.objects.filter(pk=ann.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=2)
+    )
+    reminders_plan()
+    pending = Notification.objects.filter(
+        kind="session_reminder", status=Notification.Status.PENDING
+    )
+    assert pending.exists()
+    services.event_cancel(event=event)
+    assert not pending.exists()
+
+
+def test_a_cancelled_events_page_says_so_and_the_api_still_answers_404(
+    client, api, event
+):
+    session = _session(event, "Opening ceremony", 10)
+    ann = register(session, "Ann Lee", "ann@example.org")
+    services.event_cancel(event=event)
+
+    page = client.get(f"/events/{event.slug}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "This event is cancelled." in html
+    assert "Social Work Week" in html
+    assert 'data-testid="event-cancelled"' in html
+    assert "style=" not in html and "<script>" not in html
+
+    # The attendee's manage page links back to that page, which answers.
+    ann.refresh_from_db()
+    manage = client.get(f"/r/{ann.code}/?token={ann.token}").content.decode()
+    assert f'href="/events/{event.slug}/"' in manage
+
+    assert api.get(f"/api/v1/events/{event.slug}/").status_code == 404
+    draft = EventFactory(status=Event.Status.DRAFT)
+    assert client.get(f"/events/{draft.slug}/").status_code == 404
+    assert client.get("/events/no-such-event/").status_code == 404
+
+
+def test_a_cancelled_session_points_to_other_sessions_only_when_some_are_left(
+    event,
+):
+    first = _session(event, "Opening ceremony", 10)
+    second = _session(event, "Closing talk", 11)
+    register(first, "Ann Lee", "ann@example.org")
+    register(second, "Bo Wu", "bo@example.org")
+
+    services.session_cancel(session=first)
+    told = render_message(Notification.objects.get(kind="session_cancelled"))
+    assert "See the other sessions" in told.body
+    assert f"/events/{event.slug}/" in told.body
+
+    services.session_cancel(session=second)
+    last = render_message(
+        Notification.objects.get(kind="session_cancelled", recipient="bo@example.org")
+    )
+    assert "See the other sessions" not in last.body
+    assert "See the other sessions" not in last.alternatives[0][0]
+    assert f"/events/{event.slug}/" not in last.body
