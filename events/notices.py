@@ -199,6 +199,33 @@ def registration_notices_queue(
     notifications_enqueue(emails)
 
 
+def session_changed_notices_queue(
+    *,
+    registrations: Iterable[Registration],
+    was_starts_at: dt.datetime | None = None,
+    was_ends_at: dt.datetime | None = None,
+) -> None:
+    """Queues the "session changed" emails; a new time shows the previous one too."""
+    was_start, was_end = (
+        (was_starts_at.isoformat(), was_ends_at.isoformat())
+        if was_starts_at is not None and was_ends_at is not None
+        else ("", "")
+    )
+    notifications_enqueue(
+        [
+            registration_email(
+                registration,
+                kind="session_changed",
+                dedupe_key=_dedupe_key("session_changed", registration),
+                was_starts_at=was_start,
+                was_ends_at=was_end,
+            )
+            for registration in registrations
+            if registration.erased_at is None
+        ]
+    )
+
+
 def session_cancelled_notices_queue(
     *, registrations: Iterable[Registration], others_scheduled: bool
 ) -> None:

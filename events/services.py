@@ -56,6 +56,7 @@ from .notices import (
     registration_notices_queue,
     reminders_cancel,
     session_cancelled_notices_queue,
+    session_changed_notices_queue,
     ticket_attachment_recipes,
 )
 from .questions import answers_clean, answers_insert, questions_for_session
@@ -700,6 +701,7 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
     changed = [
         field for field, value in data.items() if getattr(locked, field) != value
     ]
+    was_starts_at, was_ends_at = locked.starts_at, locked.ends_at
     for field in changed:
         setattr(locked, field, data[field])
     if not changed:
@@ -712,8 +714,13 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
     locked.save(update_fields=changed)
     if noticed and not locked.is_cancelled:
         registrations = list(_active_registrations(locked))
-        registration_notices_queue(kind="session_changed", registrations=registrations)
-        if {"starts_at", "ends_at"} & set(changed):
+        moved = bool({"starts_at", "ends_at"} & set(changed))
+        session_changed_notices_queue(
+            registrations=registrations,
+            was_starts_at=was_starts_at if moved else None,
+            was_ends_at=was_ends_at if moved else None,
+        )
+        if moved:
             # Planned again from the new time by the next dispatcher run.
             reminders_cancel([r.pk for r in registrations])
     _waitlist_promote(locked)

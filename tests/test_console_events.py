@@ -37,7 +37,15 @@ def organiser(db):
 
 @pytest.fixture
 def event(organiser):
-    return EventFactory(organisers=[organiser], timezone="America/New_York")
+    # Wide enough for the sessions typed below: a session must fall within its
+    # event's dates (in the event's zone).
+    today = timezone.localdate()
+    return EventFactory(
+        organisers=[organiser],
+        timezone="America/New_York",
+        starts_on=min(dt.date(2026, 6, 1), today),
+        ends_on=today + dt.timedelta(days=30),
+    )
 
 
 @pytest.fixture
@@ -646,7 +654,11 @@ def test_organiser_moves_a_session_in_chromium(
     organiser = UserFactory(username="organiser@example.org", is_staff=False)
     organiser.set_password(PASSWORD)
     organiser.save()
-    event = EventFactory(organisers=[organiser], timezone="Asia/Shanghai")
+    event = EventFactory(
+        organisers=[organiser],
+        timezone="Asia/Shanghai",
+        ends_on=timezone.localdate() + dt.timedelta(days=20),
+    )
     zone = event.tzinfo
     starts = timezone.now().astimezone(zone).replace(
         hour=9, minute=0, second=0, microsecond=0

@@ -181,3 +181,93 @@ def test_a_cancelled_session_points_to_other_sessions_only_when_some_are_left(
     assert "See the other sessions" not in last.body
     assert "See the other sessions" not in last.alternatives[0][0]
     assert f"/events/{event.slug}/" not in last.body
+
+
+# 2. Sessions inside the event's dates; the changed session's previous time -------------
+
+
+def _session_form(event: Event, starts: str, ends: str) -> dict[str, str]:
+    return {
+        "title": "Evening talk",
+        "description": "",
+        "kind": "talk",
+        "starts_at": starts,
+        "ends_at": ends,
+        "venue_name": "",
+        "venue_address": "",
+        "capacity": "20",
+        "waitlist_enabled": "on",
+    }
+
+
+def test_a_session_outside_the_events_dates_is_a_form_error(signed_in, event):
+    url = reverse("console:session_new", args=[event.slug])
+    day_before = event.starts_on - dt.timedelta(days=1)
+    after = event.ends_on + dt.timedelta(days=1)
+
+    for starts, ends in [
+        (f"{day_before}T18:00", f"{day_before}T20:00"),
+        (f"{event.ends_on}T23:00", f"{after}T01:00"),
+        (f"{after}T10:00", f"{after}T11:00"),
+    ]:
+        response = signed_in.post(url, _session_form(event, starts, ends))
+        assert response.status_code == 200, (starts, ends)
+        errors = response.context["form"].errors["starts_at"]
+        assert "within the event's dates" in errors[0]
+        assert event.starts_on.strftime("%Y") in errors[0]
+    assert not event.sessions.exists()
+
+    # The first minute of the first day and midnight after the last day are inside.
+    response = signed_in.post(
+        url,
+        _session_form(event, f"{event.starts_on}T00:00", f"{event.ends_on}T23:59"),
+    )
+    assert response.status_code == 302
+    session = event.sessions.get()
+    assert timezone.localtime(session.starts_at, SHANGHAI).date() == event.starts_on
+
+
+def test_moving_a_session_outside_the_events_dates_is_refused_in_chinese(
+    signed_in, event
+):
+    session = _session(event, "Opening ceremony", 10)
+    before = session.starts_at
+    late = event.ends_on + dt.timedelta(days=5)
+    response = signed_in.post(
+        reverse("console:session_edit", args=[event.slug, session.pk]),
+        _session_form(event, f"{late}T10:00", f"{late}T11:00"),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["starts_at"]
+    session.refresh_from_db()
+    assert session.starts_at == before
+
+
+def test_the_session_changed_email_shows_the_previous_and_the_new_time(event):
+    starts_at = dt.datetime.combine(event.starts_on, dt.time(9, 0), SHANGHAI)
+    session = SessionFactory(
+        event=event,
+        title="Opening ceremony",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=1),
+    )
+    register(session, "Ann Lee", "ann@example.org")
+    later = starts_at + dt.timedelta(hours=5)
+
+    services.session_update(
+        session=session,
+        data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)},
+    )
+    row = Notification.objects.get(kind="session_changed")
+    message = render_message(row)
+    assert "Was: " in message.body and "Now: " in message.body
+    was, now = message.body.split("Was: ")[1].split("Now: ")
+    assert "9 a.m. – 10 a.m." in was
+    assert "2 p.m. – 3 p.m. (Asia/Shanghai)" in now
+    assert "Was: " in message.alternatives[0][0]
+
+    # A new title alone: no previous time to show.
+    services.session_update(session=session, data={"title": "Opening"})
+    retitled = Notification.objects.filter(kind="session_changed").latest("pk")
+    assert "Was: " not in render_message(retitled).body

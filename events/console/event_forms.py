@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -404,7 +405,30 @@ class SessionForm(VenueFieldsMixin):
         starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", _("A session must end after it starts."))
+        elif starts_at and ends_at and not self._within_event_dates(starts_at, ends_at):
+            self.add_error(
+                "starts_at",
+                _(
+                    "A session must take place within the event's dates: "
+                    "%(starts_on)s to %(ends_on)s (%(zone)s)."
+                )
+                % {
+                    "starts_on": date_format(self.event.starts_on, "DATE_FORMAT"),
+                    "ends_on": date_format(self.event.ends_on, "DATE_FORMAT"),
+                    "zone": self.event.timezone,
+                },
+            )
         return data
+
+    def _within_event_dates(self, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
+        """Starts on or after the first day and ends by the end of the last day
+        (midnight after it included), both in the event's zone."""
+        zone = self.event.tzinfo
+        first = dt.datetime.combine(self.event.starts_on, dt.time(), zone)
+        after_last = dt.datetime.combine(
+            self.event.ends_on + dt.timedelta(days=1), dt.time(), zone
+        )
+        return first <= starts_at and ends_at <= after_last
 
     def service_data(self) -> dict[str, Any]:
         """What ``session_create`` / ``session_update`` take."""
