@@ -65,6 +65,14 @@ def chen(session) -> Registration:
     return _register(session, "陈佳萌", "chen@example.org", phone="+86 574 8765 4321")
 
 
+def _take_place_today(session: Session) -> None:
+    """Moves a session (after registering: it has started) to now, in any zone."""
+    now = timezone.now()
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=now - dt.timedelta(minutes=20), ends_at=now + dt.timedelta(hours=1)
+    )
+
+
 def _scan(client, event: Event, code: str):
     return client.post(
         reverse("console:check_in_scan", kwargs={"slug": event.slug}), {"code": code}
@@ -159,6 +167,7 @@ def test_scan_refuses_cancelled_and_waitlisted(client, organiser, event, session
 
 @pytest.mark.django_db
 def test_typed_code_form_works_without_javascript(client, organiser, event, chen):
+    _take_place_today(chen.session)  # else the answer is amber (another day)
     client.force_login(organiser)
     url = reverse("console:check_in", kwargs={"slug": event.slug})
     page = client.get(url)
@@ -382,6 +391,14 @@ def test_door_checks_a_person_in_by_camera(
     session = SessionFactory(event=event, title="督导讲师团聘任仪式", capacity=5)
     chen = _register(session, "陈佳萌", "chen@example.org", phone="+86 574 8765 4321")
     wang = _register(session, "陈小明", "wang@example.org", phone="138 0000 1234")
+    _take_place_today(session)
+    later = SessionFactory(
+        event=event,
+        title="Closing talk",
+        starts_at=timezone.now() + dt.timedelta(days=14),
+        ends_at=timezone.now() + dt.timedelta(days=14, hours=2),
+    )
+    sun = _register(later, "Sun Li", "sun@example.org")
     origin = live_server.url
     browser_args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream"]
 
@@ -480,6 +497,18 @@ def test_door_checks_a_person_in_by_camera(
             page.screenshot(
                 path=SCREENSHOTS / "check-in-search-390.png", full_page=True
             )
+            warning = page.get_by_test_id("check-in-warning")
+            expect(warning).to_be_hidden()
+
+            # A ticket for another day: checked in, in amber, with the day said.
+            page.get_by_label("Ticket code", exact=True).fill(sun.code)
+            page.get_by_role("button", name="Check in", exact=True).click()
+            expect(result).to_contain_text("Sun Li")
+            expect(result).to_have_attribute("data-result", "ok")
+            expect(result).to_have_class("result check-in-result warn fresh")
+            expect(warning).to_be_visible()
+            expect(warning).to_contain_text("This ticket is for Closing talk on")
+            expect(warning).to_contain_text("not today.")
         finally:
             browser.close()
 

@@ -12,6 +12,7 @@ import zoneinfo
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from events import services
 from events.models import Event, Registration, Session
@@ -271,3 +272,56 @@ def test_the_session_changed_email_shows_the_previous_and_the_new_time(event):
     services.session_update(session=session, data={"title": "Opening"})
     retitled = Notification.objects.filter(kind="session_changed").latest("pk")
     assert "Was: " not in render_message(retitled).body
+
+
+# 3. Check-in on another day ------------------------------------------------------------
+
+
+def _check_in_event(organiser) -> tuple[Event, Registration, Registration]:
+    event = EventFactory(organisers=[organiser], title="Door", timezone="Asia/Shanghai")
+    later = _session(event, "Closing talk", 14)
+    today = _session(event, "Opening ceremony", 1)
+    far = register(later, "Ann Lee", "ann@example.org")
+    near = register(today, "Bo Wu", "bo@example.org")
+    # Today's session, whatever the hour: it started a little while ago.
+    now = timezone.now()
+    Session.objects.filter(pk=today.pk).update(
+        starts_at=now - dt.timedelta(minutes=20), ends_at=now + dt.timedelta(hours=1)
+    )
+    return event, far, near
+
+
+def test_scanning_a_ticket_for_another_day_checks_in_with_a_warning(
+    signed_in, organiser
+):
+    event, far, near = _check_in_event(organiser)
+    url = reverse("console:check_in_scan", args=[event.slug])
+
+    body = signed_in.post(url, {"code": far.code}).json()
+    assert body["result"] == "ok"
+    day = timezone.localtime(far.session.starts_at, SHANGHAI).date()
+    assert body["warning"] == (
+        f"This ticket is for Closing talk on {date_format(day)}, not today."
+    )
+    far.refresh_from_db()
+    assert far.checked_in_at is not None  # still checked in: the door decides
+
+    again = signed_in.post(url, {"code": far.code}).json()
+    assert again["result"] == "already" and again["warning"]
+
+    today = signed_in.post(url, {"code": near.code}).json()
+    assert today["result"] == "ok" and today["warning"] == ""
+
+
+def test_the_typed_code_form_shows_the_warning_in_amber(signed_in, organiser):
+    event, far, near = _check_in_event(organiser)
+    url = reverse("console:check_in", args=[event.slug])
+
+    html = signed_in.post(url, {"code": far.code}).content.decode()
+    assert 'class="result check-in-result warn"' in html
+    assert 'data-result="ok"' in html
+    assert "This ticket is for Closing talk on" in html and "not today." in html
+
+    html = signed_in.post(url, {"code": near.code}).content.decode()
+    assert 'class="result check-in-result ok"' in html
+    assert "not today" not in html

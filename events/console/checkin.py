@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,7 +25,7 @@ from config.security import allow_camera
 from .. import selectors, services
 from ..errors import NotActive, RegistrationNotFound
 from ..forms import CheckInForm
-from ..models import Event, Registration
+from ..models import Event, Registration, Session
 from .access import organiser_event
 
 SEARCH_PAGE_SIZE = 20
@@ -48,6 +49,23 @@ def _hh_mm(event: Event, at: Any) -> str:
     return timezone.localtime(at, event.tzinfo).strftime("%H:%M") if at else ""
 
 
+def _not_today(event: Event, session: Session) -> str:
+    """A note when the ticket's session does not take place today (event's zone).
+
+    The person is checked in all the same: the door decides whether to let them in.
+    """
+    zone = event.tzinfo
+    today = timezone.localdate(timezone=zone)
+    first = timezone.localtime(session.starts_at, zone).date()
+    last = timezone.localtime(session.ends_at, zone).date()
+    if first <= today <= last:
+        return ""
+    return _("This ticket is for %(session)s on %(date)s, not today.") % {
+        "session": session.title,
+        "date": date_format(first, "DATE_FORMAT"),
+    }
+
+
 def check_in_result(*, event: Event, code: str) -> dict[str, Any]:
     """Checks a code in and describes the outcome for the person at the door."""
     result: dict[str, Any] = {
@@ -56,6 +74,7 @@ def check_in_result(*, event: Event, code: str) -> dict[str, Any]:
         "name": "",
         "session": "",
         "checked_in_at": "",
+        "warning": "",
     }
     try:
         registration, already = services.registration_check_in(event=event, code=code)
@@ -83,6 +102,7 @@ def check_in_result(*, event: Event, code: str) -> dict[str, Any]:
             else _("Checked in")
         )
         result["detail"] = ""
+        result["warning"] = _not_today(event, registration.session)
     result["code"] = registration.code
     result["name"] = registration.full_name
     result["session"] = registration.session.title

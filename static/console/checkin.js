@@ -49,12 +49,20 @@
 
   function show(result) {
     var kind = { ok: "ok", already: "warn" }[result.result] || "bad";
+    if (kind === "ok" && result.warning) {
+      kind = "warn"; // checked in, but the ticket is for another day
+    }
     resultBox.className = "result check-in-result " + kind;
     resultBox.dataset.result = result.result;
     resultBox.querySelector(".result-headline").textContent = result.headline || "";
     resultBox.querySelector(".result-name").textContent = result.name || "";
     resultBox.querySelector(".result-session").textContent = result.session || "";
     resultBox.querySelector(".result-detail").textContent = result.detail || "";
+    var warning = resultBox.querySelector(".result-warning");
+    if (warning) {
+      warning.textContent = result.warning || "";
+      warning.hidden = !result.warning;
+    }
     resultBox.hidden = false;
     // Restart the highlight so that a second result in a row is seen as new.
     void resultBox.offsetWidth;
