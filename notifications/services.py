@@ -240,16 +240,44 @@ def notifications_planned() -> int:
 
 
 def _queue_due(now: dt.datetime, queue: Callable[[list[int]], None]) -> int:
+    """Claims due rows and queues them in batches, keeping at most
+    ``NOTIFICATIONS_MAX_QUEUED`` rows queued and not yet taken by a delivery.
+
+    Rows wait in the broker for no longer than the workers need for that many, so
+    that a large fan-out is not queued again at ``NOTIFICATIONS_REQUEUE_AFTER``
+    while it is still on its way. When the limit stops a run, a delivery task in
+    the middle of what it queued carries ``top_up``: it queues the next rows itself
+    (see ``notifications_deliver``), so the workers never wait for the next
+    dispatcher run.
+    """
     batch = _setting("NOTIFICATIONS_BATCH_SIZE", 50)
-    queued = 0
-    for _round in range(100):
-        ids = _claim_due(now, limit=batch * 20)
-        for start in range(0, len(ids), batch):
-            queue(ids[start : start + batch])
-        queued += len(ids)
+    cap = _setting("NOTIFICATIONS_MAX_QUEUED", batch * 40)
+    requeue_before = now - dt.timedelta(
+        seconds=_setting("NOTIFICATIONS_REQUEUE_AFTER", 60)
+    )
+    waiting = (
+        Notification.objects.filter(
+            status=Notification.Status.PENDING, queued_at__gte=requeue_before
+        )
+        .values("pk")[:cap]
+        .count()
+    )
+    room = cap - waiting
+    queued: list[list[int]] = []
+    while room > 0:
+        ids = _claim_due(now, limit=min(batch * 20, room))
+        queued.extend(ids[start : start + batch] for start in range(0, len(ids), batch))
+        room -= len(ids)
         if len(ids) < batch * 20:
             break
-    return queued
+    limited = room <= 0 and queue is _queue_delivery
+    middle = len(queued) // 2
+    for n, ids in enumerate(queued):
+        if limited and n == middle:
+            _queue_delivery(ids, top_up=True)
+        else:
+            queue(ids)
+    return sum(len(ids) for ids in queued)
 
 
 def notifications_dispatch(
@@ -291,10 +319,13 @@ def notifications_dispatch(
     return queued + _queue_due(now, queue)
 
 
-def _queue_delivery(ids: list[int]) -> None:
+def _queue_delivery(ids: list[int], *, top_up: bool = False) -> None:
     from .tasks import deliver_notifications
 
-    deliver_notifications.apply_async(args=[ids])
+    if top_up:
+        deliver_notifications.apply_async(args=[ids], kwargs={"top_up": True})
+    else:
+        deliver_notifications.apply_async(args=[ids])
 
 
 def message_id_for(notification: Notification) -> str:
@@ -324,15 +355,20 @@ def _claim_for_sending(ids: Sequence[int], now: dt.datetime) -> list[Notificatio
     return rows
 
 
-def notifications_deliver(*, ids: Sequence[int]) -> dict[str, int]:
+def notifications_deliver(
+    *, ids: Sequence[int], top_up: bool = False
+) -> dict[str, int]:
     """Sends the pending rows among ``ids`` over one SMTP connection.
 
     Delivering the same ids twice sends nothing the second time: only rows this call
-    moves from pending to sending are sent.
+    moves from pending to sending are sent. ``top_up``: the dispatcher stopped at
+    its limit of queued rows; this delivery first queues the next due rows.
     """
     from .delivery import deliver_rows
 
     now = timezone.now()
+    if top_up:
+        _queue_due(now, _queue_delivery)
     rows = _claim_for_sending(ids, now)
     if not rows:
         return {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}

@@ -11,7 +11,7 @@ def dispatch_notifications() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_notifications(ids: list[int]) -> dict[str, int]:
+def deliver_notifications(ids: list[int], top_up: bool = False) -> dict[str, int]:
     from .services import notifications_deliver
 
-    return notifications_deliver(ids=ids)
+    return notifications_deliver(ids=ids, top_up=top_up)

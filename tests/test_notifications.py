@@ -481,3 +481,28 @@ def test_batch_rendering_falls_back_when_a_template_transforms_a_value(
         assert message.body.startswith(f"Hi NAME {n}, ")
         assert message.alternatives[0][0] == "<p>nam…</p>"
     assert list(renderer._groups.values()) == [None]
+
+
+def test_dispatch_keeps_at_most_the_limit_queued_and_waiting(soon, settings) -> None:
+    """A large fan-out is queued a limited amount at a time: what waits in the
+    broker is never older than the requeue delay because it was queued too early."""
+    settings.NOTIFICATIONS_BATCH_SIZE = 2
+    settings.NOTIFICATIONS_MAX_QUEUED = 5
+    settings.NOTIFICATIONS_REQUEUE_AFTER = 60
+    for n in range(9):
+        registration = register(soon, email=f"q{n}@example.org", language="en")
+        backdate(registration, 60 * 30)
+    Notification.objects.filter(kind="registration_confirmed").delete()
+    reminders_plan()
+    assert reminders().filter(status="pending").count() == 9
+    queued: list[list[int]] = []
+    now = timezone.now()
+    notifications_dispatch(now=now, queue=queued.append)
+    assert sum(map(len, queued)) == 5 and max(map(len, queued)) == 2
+    notifications_dispatch(now=now + dt.timedelta(seconds=1), queue=queued.append)
+    assert sum(map(len, queued)) == 5, "nothing more while five wait"
+    notifications_deliver(ids=queued[0])  # two sent: room for two more
+    notifications_dispatch(now=now + dt.timedelta(seconds=2), queue=queued.append)
+    assert sum(map(len, queued)) == 7
+    ids = [pk for batch in queued for pk in batch]
+    assert len(set(ids)) == 7, "no row queued twice"
