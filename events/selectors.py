@@ -3,12 +3,11 @@
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Case,
     Count,
-    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -94,38 +93,104 @@ def session_get_for_registration(*, event: Event, session_id: object) -> Session
     return session
 
 
+def _registration_lookup_sql() -> str:
+    """The registration request's one read, written out once per process.
+
+    The session, its event, the event's venue and the session's own venue, and
+    whether the event asks any active question; the columns of each model in
+    ``concrete_fields`` order, so that rows become instances with ``from_db``.
+    """
+    from .models import Question, Venue
+
+    def columns(model: Any, alias: str) -> str:
+        return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+    return (
+        f"SELECT {columns(Session, 's')}, {columns(Event, 'e')}, "  # noqa: S608 - the models' own names
+        f"{columns(Venue, 'ev')}, {columns(Venue, 'sv')}, "
+        f'EXISTS (SELECT 1 FROM "{Question._meta.db_table}" q '
+        'WHERE q."event_id" = e."id" AND q."active") '
+        f'FROM "{Session._meta.db_table}" s '
+        f'JOIN "{Event._meta.db_table}" e ON e."id" = s."event_id" '
+        f'LEFT JOIN "{Venue._meta.db_table}" ev ON ev."id" = e."venue_id" '
+        f'LEFT JOIN "{Venue._meta.db_table}" sv ON sv."id" = s."venue_id" '
+        'WHERE s."id" = %s AND e."slug" = %s AND e."status" = %s'
+    )
+
+
+_REGISTRATION_LOOKUP: list[str] = []
+_CONVERTERS: dict[tuple[str, str], list[tuple[int, Any, list[Any]]]] = {}
+
+
+def _lookup_converters(model: Any, connection: Any) -> list[tuple[int, Any, list[Any]]]:
+    """The columns of ``model`` that the ORM converts on reading, with converters."""
+    key = (model._meta.label, connection.alias)
+    if key not in _CONVERTERS:
+        found = []
+        for k, field in enumerate(model._meta.concrete_fields):
+            col = field.get_col(model._meta.db_table)
+            converters = connection.ops.get_db_converters(col) + col.get_db_converters(
+                connection
+            )
+            if converters:
+                found.append((k, col, converters))
+        _CONVERTERS[key] = found
+    return _CONVERTERS[key]
+
+
 def session_get_for_registration_by_slug(*, slug: str, session_id: object) -> Session:
     """A published event's session by the event's slug, in one query (the registration
     request's only read before its transaction).
 
-    The session comes with its event and both venues joined, and ``has_questions``
-    (whether the event asks any active question at all), so that an event without
-    questions costs no query for them. An unknown event is ``EventNotFound`` (as
-    ``event_get_published``), an unknown session of it ``SessionNotFound``.
+    The session comes with its event and both venues (as ``select_related`` would
+    give them), and ``has_questions``: whether the event asks any active question at
+    all, so that an event without questions costs no query for them. The statement
+    is written out once per process (``_registration_lookup_sql``): compiling the
+    equivalent queryset cost more CPU than the rest of the request's reads. An
+    unknown event is ``EventNotFound`` (as ``event_get_published``), an unknown
+    session of it ``SessionNotFound``.
     """
-    from .models import Question
+    from django.db import connections
+
+    from .models import Venue
 
     try:
         pk = int(str(session_id))
     except (TypeError, ValueError):
         pk = 0
-    session = None
+    row = None
     if 0 < pk < 2**63:
-        session = (
-            Session.objects.select_related("event", "event__venue", "venue")
-            .annotate(
-                has_questions=Exists(
-                    Question.objects.filter(event_id=OuterRef("event_id"), active=True)
-                )
-            )
-            .filter(pk=pk, event__slug=slug, event__status=Event.Status.PUBLISHED)
-            .first()
-        )
-    if session is None:
+        if not _REGISTRATION_LOOKUP:
+            _REGISTRATION_LOOKUP.append(_registration_lookup_sql())
+        with connections[Session.objects.db].cursor() as cursor:
+            cursor.execute(_REGISTRATION_LOOKUP[0], [pk, slug, Event.Status.PUBLISHED])
+            row = cursor.fetchone()
+    if row is None:
         if not Event.objects.published().filter(slug=slug).exists():
             raise EventNotFound()
         raise SessionNotFound()
-    return session
+    connection = connections[Session.objects.db]
+    instances: list[Any] = []
+    start = 0
+    for model in (Session, Event, Venue, Venue):
+        fields = model._meta.concrete_fields
+        values = list(row[start : start + len(fields)])
+        start += len(fields)
+        if values[0] is None:  # no venue
+            instances.append(None)
+            continue
+        for k, col, converters in _lookup_converters(model, connection):
+            for convert in converters:  # as the ORM converts what it reads
+                values[k] = convert(values[k], col, connection)
+        instances.append(
+            model.from_db(connection.alias, [f.attname for f in fields], values)
+        )
+    session, event, event_venue, session_venue = instances
+    event._state.fields_cache["venue"] = event_venue
+    session._state.fields_cache["event"] = event
+    session._state.fields_cache["venue"] = session_venue
+    session.has_questions = bool(row[start])
+    return cast(Session, session)
 
 
 def session_get_for_organiser(*, session_id: int, user: object) -> Session:
@@ -169,11 +234,24 @@ def with_waitlist_position(queryset: QuerySet[Registration]) -> QuerySet[Registr
 def registration_waitlist_position(registration: Registration) -> int | None:
     if registration.status != Registration.Status.WAITLISTED:
         return None
-    return Registration.objects.filter(
-        session_id=registration.session_id,
-        status=Registration.Status.WAITLISTED,
-        waitlist_number__lte=registration.waitlist_number,
-    ).count()
+    # The count the queryset ``Registration.objects.filter(session_id=...,
+    # status=WAITLISTED, waitlist_number__lte=...).count()`` makes, written out:
+    # it runs in every waitlisted registration's transaction, and compiling the
+    # queryset cost more CPU than PostgreSQL's index scan.
+    from django.db import connections
+
+    with connections[Registration.objects.db].cursor() as cursor:
+        cursor.execute(
+            f'SELECT COUNT(*) FROM "{Registration._meta.db_table}" '  # noqa: S608 - the model's own table
+            'WHERE "session_id" = %s AND "status" = %s AND "waitlist_number" <= %s',
+            [
+                registration.session_id,
+                Registration.Status.WAITLISTED,
+                registration.waitlist_number,
+            ],
+        )
+        (position,) = cursor.fetchone()
+    return int(position)
 
 
 def registration_list_for_event(

@@ -228,6 +228,12 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+# One output serializer per process: a ModelSerializer builds its fields from the
+# model on first use, which cost the registration request more CPU than its reads.
+# It holds no per-request state (no context), so every request can use it.
+_REGISTRATION_CREATED = RegistrationCreatedSerializer()
+
+
 class EventRegistrationsApi(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
@@ -346,7 +352,7 @@ class EventRegistrationsApi(APIView):
             raise serializers.ValidationError({"answers": exc.errors}) from None
         # The service has counted a waitlisted registration's place already.
         return Response(
-            RegistrationCreatedSerializer(registration).data,
+            _REGISTRATION_CREATED.to_representation(registration),
             status=status.HTTP_201_CREATED,
         )
 
