@@ -308,8 +308,8 @@ def test_cancelling_the_event_cancels_its_sessions_and_tells_registrants(
 
     page = signed_in.get(url).content.decode()
     assert "All of its 2 sessions are cancelled." in page
-    assert "2 people with a seat are emailed" in page
-    assert "1 person on a waiting list is emailed too." in page
+    assert "3 people each get one email saying the event is cancelled" in page
+    assert "(2 seats taken, 1 on waiting lists)" in page
 
     response = signed_in.post(url)
     assert response.status_code == 302

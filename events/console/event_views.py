@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -136,9 +137,8 @@ def event_cancel(request: HttpRequest, event: Event) -> HttpResponse:
         if event.status == Event.Status.CANCELLED:
             messages.info(request, _("The event was already cancelled."))
         else:
-            counts = _active_counts(sessions)
+            told = _people_told(sessions)
             services.event_cancel(event=event)
-            told = counts["confirmed"] + counts["waitlisted"]
             messages.success(
                 request,
                 ngettext(
@@ -152,7 +152,27 @@ def event_cancel(request: HttpRequest, event: Event) -> HttpResponse:
     return render(
         request,
         "console/event_cancel.html",
-        {"event": event, "session_count": sessions.count(), **_active_counts(sessions)},
+        {
+            "event": event,
+            "session_count": sessions.count(),
+            "people": _people_told(sessions),
+            **_active_counts(sessions),
+        },
+    )
+
+
+def _people_told(sessions: Any) -> int:
+    """The people (addresses) an event's cancellation emails: one email each."""
+    return (
+        Registration.objects.filter(
+            session__in=sessions,
+            status__in=Registration.ACTIVE_STATUSES,
+            erased_at__isnull=True,
+        )
+        .annotate(address=Lower("email"))
+        .values("address")
+        .distinct()
+        .count()
     )
 
 

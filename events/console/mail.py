@@ -52,6 +52,7 @@ KIND_LABELS = {
     "session_cancelled": gettext_lazy("Session cancelled"),
     "session_reminder": gettext_lazy("Reminder"),
     "award_announced": gettext_lazy("Award announced"),
+    "event_cancelled": gettext_lazy("Event cancelled"),
     "judge_invited": gettext_lazy("Invitation to judge"),
     "judge_reminded": gettext_lazy("Reminder to judge"),
 }
