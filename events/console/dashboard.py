@@ -113,7 +113,13 @@ def dashboard_stats(*, event: Event, now: dt.datetime) -> dict[str, Any]:
                     else ""
                 ),
                 "seats_left": s.seats_left,
-                "seats_left_label": "—" if s.seats_left is None else str(s.seats_left),
+                "seats_left_label": (
+                    _("cancelled")
+                    if s.cancelled
+                    else "—"
+                    if s.seats_left is None
+                    else str(s.seats_left)
+                ),
                 "waiting": s.waiting,
             }
             for s in sessions
@@ -147,7 +153,16 @@ def dashboard_stats(*, event: Event, now: dt.datetime) -> dict[str, Any]:
                 else max(int((now - mail.oldest_due_at).total_seconds()), 0)
             ),
             "oldest_due_label": (
-                _("No email is waiting.")
+                (
+                    ngettext(
+                        "No email is waiting; %(count)d failed (see the mail page).",
+                        "No email is waiting; %(count)d failed (see the mail page).",
+                        mail.failed,
+                    )
+                    % {"count": mail.failed}
+                    if mail.failed
+                    else _("No email is waiting.")
+                )
                 if mail.oldest_due_at is None
                 else _("The oldest email due has waited %(age)s.")
                 % {"age": timesince(mail.oldest_due_at, now)}

@@ -224,6 +224,7 @@
     if (age) {
       text(age, data.mail.oldest_due_label);
       age.classList.toggle("late", !!data.mail.late);
+      age.classList.toggle("failures", !data.mail.late && data.mail.failed > 0);
     }
     var updated = root.querySelector("[data-updated]");
     if (updated) text(updated, (labels.updated || "%(time)s").replace("%(time)s", data.updated_label));
