@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import segno
 from django.conf import settings
@@ -56,6 +57,12 @@ def registration_calendar(
     )
 
 
+# How the ticket's QR image is drawn (``ticket_qr_png``, and the worker from a recipe).
+QR_ERROR = "m"
+QR_SCALE = 8
+QR_BORDER = 4
+
+
 def ticket_qr(code: str) -> segno.QRCode:
     """The ticket's QR Code: a standard QR Code, never a Micro QR.
 
@@ -63,12 +70,12 @@ def ticket_qr(code: str) -> segno.QRCode:
     decoders and phone camera apps cannot read one; ``make_qr`` never does.
     A quiet zone of four modules is the standard's, so that cameras find it.
     """
-    return segno.make_qr(code, error="m")
+    return segno.make_qr(code, error=QR_ERROR)
 
 
 def ticket_qr_png(code: str) -> bytes:
     buffer = io.BytesIO()
-    ticket_qr(code).save(buffer, kind="png", scale=8, border=4)
+    ticket_qr(code).save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
     return buffer.getvalue()
 
 
@@ -102,6 +109,51 @@ def ticket_attachments(registration: Registration) -> list[dict[str, str]]:
     return _attachments(registration, "registration_confirmed", confirmed=True)
 
 
+def ticket_attachment_recipes(registration: Registration) -> list[dict[str, Any]]:
+    """The confirmation's calendar file and QR image as recipes, drawn by the worker.
+
+    The registration request only writes down what to draw (a few hundred bytes);
+    ``notifications.delivery`` draws them when it renders the email, to the same
+    bytes ``ticket_attachments`` gives: the calendar's DTSTAMP is the moment of
+    the registration, as if drawn then.
+    """
+    session = registration.session
+    venue = session.venue or session.event.venue
+    return [
+        {
+            "filename": "invite.ics",
+            "mimetype": "text/calendar; method=PUBLISH",
+            "draw": "calendar",
+            "calendar": {
+                "uid": f"session-{session.pk}-registration-{registration.code}@podium",
+                "sequence": session.sequence,
+                "starts_at": session.starts_at.isoformat(),
+                "ends_at": session.ends_at.isoformat(),
+                "summary": f"{session.event.title}: {session.title}",
+                "location": f"{venue.name}, {venue.address}".strip(", ")
+                if venue
+                else "",
+                "description": registration.manage_url,
+                "url": registration.manage_url,
+                "cancelled": session.is_cancelled,
+                "stamp": timezone.now().isoformat(),
+            },
+        },
+        {
+            "filename": f"ticket-{registration.code}.png",
+            "mimetype": "image/png",
+            "draw": "qr_png",
+            "qr": {
+                "data": registration.code,
+                "error": QR_ERROR,
+                "scale": QR_SCALE,
+                "border": QR_BORDER,
+            },
+            "content_id": "ticket-qr",
+        },
+    ]
+
+
 def _attachments(
     registration: Registration, kind: str, *, confirmed: bool
 ) -> list[dict[str, str]]:
@@ -133,7 +185,7 @@ def registration_email(
     *,
     kind: str,
     dedupe_key: str,
-    attachments: list[dict[str, str]] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
     **extra: object,
 ) -> Email:
     confirmed = registration.status == Registration.Status.CONFIRMED
@@ -169,11 +221,12 @@ def registration_notices_queue(
     *,
     kind: str,
     registrations: Iterable[Registration],
-    attachments: list[dict[str, str]] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> None:
     """Queues one ``kind`` email per registration (in the caller's transaction).
 
-    ``attachments`` drawn ahead of time (one registration's) are used as they are.
+    ``attachments`` drawn ahead of time (one registration's) are used as they are,
+    recipes (``ticket_attachment_recipes``) included.
     """
     emails = []
     for registration in registrations:

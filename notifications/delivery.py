@@ -73,9 +73,54 @@ def render_message(
         headers=headers,
     )
     message.attach_alternative(html, "text/html")
+    # Recipes are drawn now and kept on the row object (not saved), so that whoever
+    # shows the row after rendering it (the console's preview) sees the same bytes.
+    notification.attachments = attachments_drawn(notification.attachments)
     for attachment in notification.attachments:
         _attach(message, attachment)
     return message
+
+
+def attachments_drawn(attachments: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The row's attachments with each recipe (``"draw"``) drawn into its content.
+
+    A request that queues an email writes down what to draw (a calendar file's
+    fields, a QR code's text) rather than drawing it; the worker draws it here.
+    ``"calendar"``: the keyword arguments of ``notifications.ics.calendar_file``
+    (times in ISO 8601). ``"qr_png"``: a QR Code (never a Micro QR) of ``data``
+    with segno's ``error``, ``scale`` and ``border``. Anything else is refused
+    (a ``ValueError``: the row cannot be rendered).
+    """
+    drawn = []
+    for attachment in attachments:
+        recipe = attachment.get("draw") if isinstance(attachment, dict) else None
+        if recipe is None:
+            drawn.append(attachment)
+            continue
+        plain = {k: v for k, v in attachment.items() if k not in ("draw", recipe, "qr")}
+        if recipe == "calendar":
+            from .ics import calendar_file
+
+            fields = dict(attachment["calendar"])
+            for key in ("starts_at", "ends_at", "stamp"):
+                if fields.get(key):
+                    fields[key] = dt.datetime.fromisoformat(fields[key])
+            plain["content"] = calendar_file(**fields).decode()
+        elif recipe == "qr_png":
+            import io
+
+            import segno
+
+            qr = attachment["qr"]
+            buffer = io.BytesIO()
+            segno.make_qr(qr["data"], error=qr.get("error", "m")).save(
+                buffer, kind="png", scale=qr.get("scale", 8), border=qr.get("border", 4)
+            )
+            plain["content_base64"] = base64.b64encode(buffer.getvalue()).decode()
+        else:
+            raise ValueError(f"unknown attachment recipe {recipe!r}")
+        drawn.append(plain)
+    return drawn
 
 
 def render_parts(
@@ -103,10 +148,13 @@ class BatchRenderer:
     Rows with the same template, language and context apart from a few strings
     (a reminder's name, ticket code, manage link, unsubscribe link) are rendered
     once with placeholders; each row's values are then put in, HTML-escaped where
-    the template escaped the placeholder. The first and last row of every group are
-    also rendered the ordinary way and compared: if the templates did anything else
-    with a recipient's value (a filter, a comparison), the group is rendered row by
-    row, so an email never differs from what ``render_parts`` gives.
+    the template escaped the placeholder. A placeholder a filter changed is left
+    over and found; and the first and last row of every group are also rendered the
+    ordinary way and compared. Either way the group is then rendered row by row.
+    Rows whose values are empty are grouped apart (an ``{% if %}`` on them). What
+    this cannot see is a template that branches on a recipient's value in a way
+    neither sample shows (``{% if full_name == "Ann" %}``); the email templates
+    only print these values.
     """
 
     def __init__(self, rows: Sequence[Notification]) -> None:
