@@ -9,6 +9,17 @@ from .models import Event, Question, Session
 from .validators import no_control_characters
 
 
+def _session_choice_label(session: Session) -> str:
+    """The session as offered in the form: full ones say what registering means."""
+    if session.seats_left == 0:
+        if session.waitlist_enabled:
+            return _("%(title)s (full: you join the waiting list)") % {
+                "title": session.title
+            }
+        return _("%(title)s (full)") % {"title": session.title}
+    return session.title
+
+
 class RegistrationForm(forms.Form):
     session = forms.TypedChoiceField(label=_("Session"), coerce=int)
     full_name = forms.CharField(
@@ -45,7 +56,7 @@ class RegistrationForm(forms.Form):
             if s.status == Session.Status.SCHEDULED
         }
         cast(forms.ChoiceField, self.fields["session"]).choices = [
-            (pk, s.title) for pk, s in self.sessions.items()
+            (pk, _session_choice_label(s)) for pk, s in self.sessions.items()
         ]
         if event.has_privacy_notice:
             # The version shown travels with the form: a notice changed meanwhile

@@ -129,6 +129,10 @@ def registration_create(request: HttpRequest, slug: str) -> HttpResponse:
             "questions_form": questions_form,
             "privacy_notice": event.privacy_notice_for(get_language()),
             "registration_open": event.registration_is_open(),
+            # A link to a session that was cancelled since: say so, not pick another.
+            "session_gone": request.method != "POST"
+            and bool(initial["session"])
+            and str(initial["session"]) not in {str(pk) for pk in form.sessions},
         },
         status=status,
     )

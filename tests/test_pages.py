@@ -197,3 +197,20 @@ def test_sign_in_takes_the_email_address_in_any_letter_case(client) -> None:
     )
     assert signed_in.status_code == 302
     assert signed_in["Location"] == "/organise/"
+
+
+def test_the_form_says_when_its_link_names_a_cancelled_session(client) -> None:
+    from tests.factories import EventFactory, SessionFactory
+
+    event = EventFactory()
+    gone = SessionFactory(event=event, title="Gone", status="cancelled")
+    full = SessionFactory(event=event, title="Busy talk", capacity=1)
+    services.registration_create(
+        session=full,
+        attendee=services.AttendeeData(full_name="A", email="a@example.org"),
+    )
+    page = client.get(
+        f"/events/{event.slug}/register/?session={gone.pk}", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "The session of your link is cancelled" in page
+    assert "Busy talk (full: you join the waiting list)" in page
