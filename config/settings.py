@@ -319,6 +319,10 @@ NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE = env.int(
     "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE", default=366 * 86400
 )
 REGISTRATION_RATE_LIMIT = env.str("REGISTRATION_RATE_LIMIT", default="20/min") or None
+# Seconds between the console dashboard's refreshes of its numbers while it is open.
+CONSOLE_DASHBOARD_REFRESH_SECONDS = env.int(
+    "CONSOLE_DASHBOARD_REFRESH_SECONDS", default=15
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
