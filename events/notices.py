@@ -119,6 +119,7 @@ def ticket_attachment_recipes(registration: Registration) -> list[dict[str, Any]
     """
     session = registration.session
     venue = session.venue or session.event.venue
+    manage_url = registration.manage_url
     return [
         {
             "filename": "invite.ics",
@@ -133,8 +134,8 @@ def ticket_attachment_recipes(registration: Registration) -> list[dict[str, Any]
                 "location": f"{venue.name}, {venue.address}".strip(", ")
                 if venue
                 else "",
-                "description": registration.manage_url,
-                "url": registration.manage_url,
+                "description": manage_url,
+                "url": manage_url,
                 "cancelled": session.is_cancelled,
                 "stamp": timezone.now().isoformat(),
             },

@@ -234,6 +234,22 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 _REGISTRATION_CREATED = RegistrationCreatedSerializer()
 
 
+class _RegistrationInput(RegistrationInputSerializer):
+    """The registration's input, checked as ``RegistrationInputSerializer`` checks it,
+    with its fields built once per process: DRF deep-copies the declared fields for
+    every instance, and none of them keeps state of a request (no context is used).
+    """
+
+    _shared_fields: Any = None
+
+    @property
+    def fields(self) -> Any:  # type: ignore[override]
+        cls = type(self)
+        if cls._shared_fields is None:
+            cls._shared_fields = RegistrationInputSerializer().fields
+        return cls._shared_fields
+
+
 class EventRegistrationsApi(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
@@ -324,7 +340,7 @@ class EventRegistrationsApi(APIView):
         )
 
     def registration_create(self, request: Request, slug: str) -> Response:
-        data = RegistrationInputSerializer(data=request.data)
+        data = _RegistrationInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         # One query for the session with its event (and whether it asks questions).
