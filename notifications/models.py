@@ -52,10 +52,12 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
         indexes = [
+            # The dispatcher claims due rows in (send_after, id) order with
+            # SKIP LOCKED: read in that order, not sorted from all pending rows.
             models.Index(
-                fields=["send_after"],
+                fields=["send_after", "id"],
                 condition=Q(status="pending"),
-                name="notification_due_idx",
+                name="notification_due_order_idx",
             ),
             models.Index(
                 fields=["claimed_at"],
