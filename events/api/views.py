@@ -243,7 +243,7 @@ class _RegistrationInput(RegistrationInputSerializer):
     _shared_fields: Any = None
 
     @property
-    def fields(self) -> Any:  # type: ignore[override]
+    def fields(self) -> Any:
         cls = type(self)
         if cls._shared_fields is None:
             cls._shared_fields = RegistrationInputSerializer().fields
