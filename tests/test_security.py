@@ -866,7 +866,9 @@ def _group_members(pgid: int) -> list[str]:
     import subprocess
 
     listing = subprocess.run(
-        ["ps", "-o", "pid=,args=", "-g", str(pgid)],
+        # -ww: whole command lines, however long the checkout's path (without
+        # it ps cuts them at 80 columns when it writes to no terminal).
+        ["ps", "-ww", "-o", "pid=,args=", "-g", str(pgid)],
         capture_output=True,
         text=True,
         check=False,
