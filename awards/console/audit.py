@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from events.console.access import organiser_event
 from events.models import Event
@@ -94,7 +95,11 @@ def _summary(detail: dict) -> str:
     groups = detail.pop("groups", None)
     if isinstance(groups, list):
         parts.append(
-            str(_("%(groups)d groups, %(awardees)d awardees"))
+            ngettext(
+                "%(groups)d group, %(awardees)d awardees",
+                "%(groups)d groups, %(awardees)d awardees",
+                len(groups),
+            )
             % {
                 "groups": len(groups),
                 "awardees": sum(len(g.get("nominations", [])) for g in groups),
