@@ -11,12 +11,30 @@ worker=""
 beat=""
 web=""
 
+alive() {
+    for pid in $web $beat $worker; do
+        kill -0 "$pid" 2>/dev/null && return 0
+    done
+    return 1
+}
+
 stop() {
     trap - EXIT INT TERM HUP
     for pid in $web $beat $worker; do
         kill -TERM "$pid" 2>/dev/null
     done
-    # Wait for them, so that nothing outlives `make demo`.
+    # A worker in its warm shutdown may wait for a task (or ignore a second
+    # signal): give them ten seconds, then end whatever is left, pool processes
+    # first, so that nothing outlives `make demo`.
+    tries=0
+    while alive && [ "$tries" -lt 20 ]; do
+        sleep 0.5
+        tries=$((tries + 1))
+    done
+    for pid in $web $beat $worker; do
+        pkill -KILL -P "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null
+    done
     for pid in $web $beat $worker; do
         wait "$pid" 2>/dev/null
     done
