@@ -905,6 +905,9 @@ def test_the_demo_stops_worker_and_beat_with_the_web_server(tmp_path, how) -> No
         cwd=settings.BASE_DIR,
         env=env,
         start_new_session=True,  # its own process group, as make's job would be
+        # As from a terminal: a test run started in the background inherits an
+        # ignored SIGINT, which a shell may not trap ("ignored on entry").
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
