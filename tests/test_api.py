@@ -630,3 +630,19 @@ def test_an_organiser_made_by_add_organiser_uses_the_api_without_being_staff(
     nobody = APIClient()
     nobody.force_authenticate(UserFactory(is_staff=False))
     assert nobody.post("/api/v1/events/", EVENT_BODY, format="json").status_code == 403
+
+
+def test_the_demo_week_takes_a_registration_as_the_contract_writes_it(api) -> None:
+    """make demo's event asks nothing beyond API.md: a client of the contract registers."""
+    from django.core.management import call_command
+
+    from events.models import Session
+
+    call_command("seed_demo", verbosity=0)
+    session = Session.objects.filter(event__slug="social-work-week-2021").first()
+    response = api.post(
+        "/api/v1/events/social-work-week-2021/registrations/",
+        {"session": session.pk, "full_name": "张伟", "email": "zhang@example.org"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()

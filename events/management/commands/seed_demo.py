@@ -142,15 +142,6 @@ REVIEW_COMMENTS = [
 ]
 
 
-DEMO_NOTICE_ZH = (
-    "主办方收集您的姓名、电子邮箱、电话和所在单位，仅用于本次宣传周的报名、签到和活动通知；"
-    "活动结束180天后自动匿名化。如需查阅或删除您的信息，请联系主办方。"
-)
-DEMO_NOTICE_EN = (
-    "The organiser collects your name, email, phone and organisation only to run "
-    "registration, check-in and notices for this week; they are anonymised 180 days "
-    "after it ends. To see or erase your data, contact the organiser."
-)
 DEMO_DISTRICTS = [
     ("jiangbei", "江北区", "Jiangbei District"),
     ("haishu", "海曙区", "Haishu District"),
@@ -223,14 +214,11 @@ class Command(BaseCommand):
         )
 
     def _form(self, event: Event) -> None:
-        """The registration form's privacy notice and two questions of the organiser."""
-        services.event_update(
-            event=event,
-            data={
-                "privacy_notice_zh_hans": DEMO_NOTICE_ZH,
-                "privacy_notice_en": DEMO_NOTICE_EN,
-            },
-        )
+        """Two questions of the organiser on the registration form.
+
+        The demo event has no privacy notice: with one, registering through the
+        API needs ``consent``, which the API contract's clients do not send.
+        """
         if event.questions.exists():
             return
         Question.objects.create(
@@ -431,7 +419,6 @@ class Command(BaseCommand):
                         email=email,
                         organisation="Demo Social Workstation",
                         language="zh-hans" if n % 3 == 0 else "en",
-                        consent=True,
                     ),
                     answers=self._answers(event, n),
                 )
