@@ -10,12 +10,9 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django import forms
 from django.utils.translation import gettext as _
 
-from events.validators import clean_free_text, no_control_characters
-
-from .models import AwardCategory
+from .console.forms import NominationForm
 from .services import RecipientData
 
 COLUMNS = [
@@ -31,30 +28,11 @@ COLUMNS = [
 ]
 
 
-class RecipientRow(forms.Form):
-    """The checks of one row; the same limits as the API's recipient."""
+class RecipientRow(NominationForm):
+    """The checks of one row: the console's nomination form, whose limits are the
+    API's, without the language of the recipient's mail (a file does not give it)."""
 
-    kind = forms.ChoiceField(choices=AwardCategory.RecipientKind.choices)
-    name = forms.CharField(max_length=200, validators=[no_control_characters])
-    title = forms.CharField(
-        max_length=200, required=False, validators=[no_control_characters]
-    )
-    affiliation = forms.CharField(
-        max_length=200, required=False, validators=[no_control_characters]
-    )
-    district = forms.CharField(
-        max_length=100, required=False, validators=[no_control_characters]
-    )
-    street = forms.CharField(
-        max_length=100, required=False, validators=[no_control_characters]
-    )
-    community = forms.CharField(
-        max_length=100, required=False, validators=[no_control_characters]
-    )
-    email = forms.EmailField(required=False)
-    citation = forms.CharField(
-        max_length=5000, required=False, validators=[clean_free_text]
-    )
+    language = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
