@@ -29,6 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # Before the admin, as django-modeltranslation asks: <field>_zh_hans / <field>_en.
+    "modeltranslation",
     # The admin, for operators (superusers) only: config.admin.PodiumAdminSite.
     "config.apps.PodiumAdminConfig",
     "django.contrib.auth",
@@ -168,12 +170,31 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# Dates said the local way: "2021年12月14日" and "14 December 2021" (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
+
+# Content organisers write holds both languages (django-modeltranslation): each
+# translated field has <field>_en and <field>_zh_hans columns; reading <field> gives
+# the reader's language and falls back to the other one.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en",), "en": ("zh-hans",)}
+MODELTRANSLATION_AUTO_POPULATE = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded logos and seals go through Django's storage API: the filesystem under
+# DJANGO_MEDIA_ROOT by default, any backend (e.g. S3 through django-storages) by
+# naming its class in DJANGO_STORAGE_BACKEND. They are served by Podium's own view
+# (events.views.event_image), never from a directory the web server executes.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env.str(
+            "DJANGO_STORAGE_BACKEND",
+            default="django.core.files.storage.FileSystemStorage",
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -6,6 +6,7 @@ email in any letter case (2), a waiting list ordered by arrival (3), times in UT
 """
 
 import datetime as dt
+import re
 import secrets
 import zoneinfo
 from typing import ClassVar
@@ -50,6 +51,22 @@ def validate_reminder_offsets(value: object) -> None:
         )
     if len(value) > 10 or len(set(value)) != len(value):
         raise ValidationError(_("Give at most ten distinct reminder offsets."))
+
+
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+def validate_colour(value: str) -> None:
+    if value and not _COLOUR.fullmatch(value):
+        raise ValidationError(_("Give a colour as # and six hex digits, e.g. #E8590C."))
+
+
+def branding_upload_to(instance: "Event", filename: str) -> str:
+    """A fresh, unguessable name per upload: a new logo never serves an old cache,
+    and the organiser's file name (any script, any extension) is never used."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    extension = extension if extension in ("png", "jpg", "jpeg", "webp") else "bin"
+    return f"branding/{secrets.token_hex(12)}.{extension}"
 
 
 def new_ticket_code() -> str:
@@ -141,6 +158,28 @@ class Event(models.Model):
         _("keep personal data for (days after the event)"),
         default=180,
         validators=[MaxValueValidator(3660)],
+    )
+    # Branding: who issues the event's certificates and mail, and how its pages look.
+    # The images are checked by events.images and kept through the storage API.
+    organiser_name = models.CharField(
+        _("organiser (issuing body)"), max_length=200, blank=True
+    )
+    logo = models.ImageField(
+        _("logo"), upload_to=branding_upload_to, blank=True, max_length=200
+    )
+    accent_colour = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        blank=True,
+        validators=[validate_colour],
+        help_text=_("A colour as #RRGGBB, e.g. #E8590C."),
+    )
+    seal = models.ImageField(
+        _("seal"), upload_to=branding_upload_to, blank=True, max_length=200
+    )
+    signatory_name = models.CharField(_("signatory"), max_length=200, blank=True)
+    signatory_title = models.CharField(
+        _("signatory's title"), max_length=200, blank=True
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -3,10 +3,13 @@
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI") == "true"
@@ -56,6 +59,21 @@ def chromium_path() -> str:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's language: a request through the test client
+    leaves its Accept-Language active in the thread, and translated fields read
+    in the active language."""
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path) -> None:
+    """Uploaded files (and the demo's logo and seal) stay out of var/media."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture(autouse=True)

@@ -86,7 +86,7 @@ class QuestionForm(forms.Form):
             "a choice. “value | label” uses one label for both languages."
         ),
     )
-    sessions = forms.ModelMultipleChoiceField(
+    sessions: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Asked for"),
         queryset=Session.objects.none(),
         required=False,
