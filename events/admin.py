@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from config.admin import ServiceModelAdmin, confirm_action
 from config.problems import DomainError
@@ -39,7 +40,7 @@ def _adopt(obj: Any, created: Any) -> None:
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(TranslationAdmin):
     """A venue in use is read-only: its address is on public pages and in tickets.
 
     Moving a session to another place is done on the session (``session_update``),
@@ -47,7 +48,7 @@ class VenueAdmin(admin.ModelAdmin):
     """
 
     list_display = ["name", "address", "in_use"]
-    search_fields = ["name", "address"]
+    search_fields = ["name_zh_hans", "name_en", "address_zh_hans", "address_en"]
     readonly_fields = ["used_by"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Venue]:
@@ -122,10 +123,14 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(ServiceModelAdmin):
+class EventAdmin(TranslationAdmin, ServiceModelAdmin):  # type: ignore[misc]
+    """Each translated text (events.translation) has a field per language; the
+    saves go through ``event_create`` and ``event_update``, which check a logo or
+    seal by its bytes (events.images) and delete a replaced one."""
+
     list_display = ["title", "slug", "status", "starts_on", "ends_on", "venue"]
     list_filter = ["status"]
-    search_fields = ["title", "slug"]
+    search_fields = ["title_zh_hans", "title_en", "slug"]
     filter_horizontal = ["organisers"]
     inlines = [SessionInline]
     actions = ["publish_events"]
@@ -139,7 +144,7 @@ class EventAdmin(ServiceModelAdmin):
     def get_prepopulated_fields(
         self, request: HttpRequest, obj: Any = None
     ) -> dict[str, Any]:
-        return {"slug": ["title"]} if obj is None else {}
+        return {"slug": ["title_en"]} if obj is None else {}
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -183,7 +188,7 @@ class EventAdmin(ServiceModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(ServiceModelAdmin):
+class SessionAdmin(TranslationAdmin, ServiceModelAdmin):  # type: ignore[misc]
     """Sessions change through ``session_create``, ``session_update`` and
     ``session_cancel``: a capacity below the confirmed count is a form error, more
     seats promote the waiting list, a new time or place tells the registrants."""
@@ -198,7 +203,7 @@ class SessionAdmin(ServiceModelAdmin):
         "waitlisted",
     ]
     list_filter = ["event", "kind", "status"]
-    search_fields = ["title"]
+    search_fields = ["title_zh_hans", "title_en"]
     list_select_related = ["event"]
     actions = ["cancel_sessions"]
     refusal_fields = {CapacityBelowConfirmed: "capacity"}

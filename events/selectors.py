@@ -76,6 +76,17 @@ def event_get_visible(*, slug: str, user: object) -> Event:
         return event_get_for_organiser(slug=slug, user=user)
 
 
+def event_get_for_branding(*, slug: str, user: object) -> Event:
+    """An event whose logo, seal and colour the user may see: one the public sees
+    (published, or cancelled: its page says so), or one the user organises."""
+    public = Q(status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
+    mine = Q(pk__in=Event.objects.for_organiser(user).values("pk"))
+    event = Event.objects.filter(public | mine, slug=slug).first()
+    if event is None:
+        raise EventNotFound()
+    return event
+
+
 def session_get_for_registration(*, event: Event, session_id: object) -> Session:
     try:
         pk = int(str(session_id))

@@ -19,6 +19,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
+from modeltranslation.translator import translator
+from modeltranslation.utils import build_lang
+from modeltranslation.utils import get_language as translation_language
 
 from config.problems import ConflictError
 from notifications.models import Notification
@@ -39,6 +42,12 @@ from .errors import (
     SessionFull,
 )
 from .idempotency import idempotency_keys_forget_registrations
+from .images import (
+    BrandImage,
+    brand_image_check,
+    brand_image_delete_after_commit,
+    brand_image_store,
+)
 from .models import (
     CODE_ALPHABET,
     Attendee,
@@ -549,16 +558,132 @@ def registration_check_in(*, event: Event, code: str) -> tuple[Registration, boo
     return registration, True
 
 
+# Content written in both languages (events.translation): each translated field has
+# a column per language, <field>_zh_hans and <field>_en.
+LANGUAGE_SUFFIXES = ("zh_hans", "en")
+VENUE_COLUMNS = tuple(
+    f"{field}_{suffix}" for field in ("name", "address") for suffix in LANGUAGE_SUFFIXES
+)
+
+
+def translated_fields(model: Any) -> list[str]:
+    """The fields of ``model`` that hold a text per language (events.translation)."""
+    return list(translator.get_options_for_model(model).all_fields)
+
+
+def in_language_columns(model: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each translated field named plainly (``title``) moved to the
+    active language's column (``title_zh_hans`` while Chinese is active).
+
+    A column named explicitly wins over the plain name: ``{"title": "A",
+    "title_en": "B"}`` read in English writes "B".
+    """
+    fields = set(translated_fields(model))
+    suffix = build_lang(translation_language())
+    columns: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in fields:
+            if f"{key}_{suffix}" not in data:
+                columns[f"{key}_{suffix}"] = value
+        else:
+            columns[key] = value
+    return columns
+
+
+def _same_text(old: Any, new: Any) -> bool:
+    """No text and an empty text are the same (a language column may hold either)."""
+    if isinstance(old, str | None) and isinstance(new, str | None):
+        return (old or "").strip() == (new or "").strip()
+    return bool(old == new)
+
+
+def _venue_find_or_add(venue: dict[str, Any]) -> Venue:
+    """The Venue row of a place given by its name and address in either or both
+    languages; a new row if no venue has exactly the texts given.
+
+    A language not given does not count: a place given by its Chinese name and
+    address finds the venue that also has an English one. A place given without
+    any address has none (in the languages whose name is given).
+    """
+    texts = {
+        column: (value or "").strip()
+        for column, value in in_language_columns(Venue, venue).items()
+        if column in VENUE_COLUMNS
+    }
+    if not any(column.startswith("address_") for column in texts):
+        # A place given without an address has none, in the languages it names.
+        for suffix in LANGUAGE_SUFFIXES:
+            if texts.get(f"name_{suffix}"):
+                texts[f"address_{suffix}"] = ""
+    if not any(texts.get(f"name_{suffix}") for suffix in LANGUAGE_SUFFIXES):
+        raise ValidationError(
+            {"venue": [gettext("Give the venue's name in Chinese or in English.")]}
+        )
+    match = Q()
+    for column, text in texts.items():
+        match &= (
+            Q(**{column: text})
+            if text
+            else Q(**{column: ""}) | Q(**{f"{column}__isnull": True})
+        )
+    place = Venue.objects.filter(match).order_by("pk").first()
+    if place is None:
+        place = Venue(**texts)
+        place.full_clean()
+        place.save()
+    return place
+
+
 def _with_venue(data: dict[str, Any]) -> dict[str, Any]:
-    """Replaces a ``venue`` given as ``{name, address}`` by the Venue row of that place."""
+    """Replaces a ``venue`` given as ``{name, address}`` (or their language columns,
+    ``name_zh_hans``, ``name_en``, ...) by the Venue row of that place."""
     venue = data.get("venue")
     if not isinstance(venue, dict):
         return data
-    name, address = venue["name"].strip(), venue.get("address", "").strip()
-    place = Venue.objects.filter(name=name, address=address).first()
-    if place is None:
-        place = Venue.objects.create(name=name, address=address)
-    return {**data, "venue": place}
+    return {**data, "venue": _venue_find_or_add(venue)}
+
+
+BRANDING_IMAGES = ("logo", "seal")
+
+
+def _branding_images(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, BrandImage | None]]:
+    """Takes the logo and seal out of ``data``: each checked (``events.images``), or
+    None to remove it. What is not an accepted image is a ``ValidationError`` on
+    its field."""
+    images: dict[str, BrandImage | None] = {}
+    rest = dict(data)
+    for field in BRANDING_IMAGES:
+        if field not in rest:
+            continue
+        value = rest.pop(field)
+        # None, or False from a cleared file input (the admin's): remove it.
+        if value is None or value is False or value == "":
+            images[field] = None
+            continue
+        try:
+            images[field] = brand_image_check(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from error
+    return rest, images
+
+
+def _branding_images_store(event: Event, images: dict[str, BrandImage | None]) -> None:
+    """Stores new images, forgets removed ones; old files go once committed."""
+    changed = []
+    # The stored names, not the instance's: a form may have set an upload on it.
+    stored = Event.objects.filter(pk=event.pk).values(*images).get()
+    for field, image in images.items():
+        old = stored[field] or ""
+        if image is None and not old:
+            continue
+        new = brand_image_store(event, field, image) if image is not None else ""
+        setattr(event, field, new)
+        changed.append(field)
+        brand_image_delete_after_commit(event, field, old)
+    if changed:
+        event.save(update_fields=changed)
 
 
 PRIVACY_NOTICE_FIELDS = ("privacy_notice_zh_hans", "privacy_notice_en")
@@ -610,9 +735,12 @@ def event_create(*, data: dict[str, Any], organiser: Any) -> Event:
     door the event comes through.
     """
     _check_slug(data)
-    event = Event(**_with_venue(data))
+    data, images = _branding_images(data)
+    event = Event(**_with_venue(in_language_columns(Event, data)))
     event.full_clean()
     event.save()
+    if images:
+        _branding_images_store(event, images)
     if _privacy_notice_version(event, data):
         event.save(update_fields=["privacy_notice_version"])
     if organiser is not None and organiser.is_authenticated:
@@ -629,7 +757,8 @@ def event_update(*, event: Event, data: dict[str, Any]) -> Event:
     also makes one change of the notice at a time, so the version is raised once.
     """
     _check_slug(data)
-    data = _with_venue(data)
+    data, images = _branding_images(data)
+    data = _with_venue(in_language_columns(Event, data))
     stored = (
         Event.objects.select_for_update().only(*PRIVACY_NOTICE_FIELDS).get(pk=event.pk)
     )
@@ -639,7 +768,11 @@ def event_update(*, event: Event, data: dict[str, Any]) -> Event:
     for field, value in data.items():
         setattr(event, field, value)
     event.full_clean()
+    # Language columns only: django-modeltranslation would copy a plain field
+    # named here into the active language's column.
     event.save(update_fields=[*data, *_privacy_notice_version(event, notice_changed)])
+    if images:
+        _branding_images_store(event, images)
     return event
 
 
@@ -686,13 +819,14 @@ def event_cancel(*, event: Event) -> Event:
 
 @transaction.atomic
 def session_create(*, event: Event, data: dict[str, Any]) -> Session:
-    session = Session(event=event, **_with_venue(data))
+    session = Session(event=event, **_with_venue(in_language_columns(Session, data)))
     session.full_clean()
     session.save()
     return session
 
 
-_NOTICE_FIELDS = {"starts_at", "ends_at", "venue", "title"}
+# A new title in either language is news to registrants, as a new time or place.
+_NOTICE_FIELDS = {"starts_at", "ends_at", "venue", "title_zh_hans", "title_en"}
 
 
 @transaction.atomic
@@ -701,7 +835,7 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
 
     The capacity never goes below the confirmed count.
     """
-    data = _with_venue(data)
+    data = _with_venue(in_language_columns(Session, data))
     locked = (
         Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     )
@@ -715,7 +849,9 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
             f"the capacity cannot be {data['capacity']}."
         )
     changed = [
-        field for field, value in data.items() if getattr(locked, field) != value
+        field
+        for field, value in data.items()
+        if not _same_text(getattr(locked, field), value)
     ]
     was_starts_at, was_ends_at = locked.starts_at, locked.ends_at
     for field in changed:

@@ -7,6 +7,12 @@ app_name = "events"
 urlpatterns = [
     path("", views.event_list, name="event_list"),
     path("events/<slug:slug>/", views.event_detail, name="event_detail"),
+    path("events/<slug:slug>/brand.css", views.event_brand_css, name="event_brand_css"),
+    path(
+        "events/<slug:slug>/brand/<str:kind>",
+        views.event_brand_image,
+        name="event_brand_image",
+    ),
     path(
         "events/<slug:slug>/register/",
         views.registration_create,

@@ -3,19 +3,29 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.problems import DomainError, NotFoundError
-from notifications.ics import calendar_file
 
-from . import selectors, services
+from . import notices, selectors, services
+from .branding import brand_css_version, brand_stylesheet
 from .errors import AlreadyRegistered
 from .forms import QuestionsForm, RegistrationForm
+from .images import brand_image_version, content_type_of
 from .models import Event, Registration
 from .notices import ticket_qr
 from .questions import AnswersInvalid, questions_for_event
@@ -222,22 +232,94 @@ def registration_cancel(request: HttpRequest, code: str) -> HttpResponse:
 
 def registration_calendar(request: HttpRequest, code: str) -> HttpResponse:
     registration = _registration_from_link(request, code)
-    session = registration.session
-    venue = session.venue or session.event.venue
-    body = calendar_file(
-        uid=f"session-{session.pk}-registration-{registration.code}@podium",
-        sequence=session.sequence,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        summary=f"{session.event.title}: {session.title}",
-        location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
-        description=registration.manage_url,
-        url=registration.manage_url,
-        cancelled=session.is_cancelled
-        or registration.status == Registration.Status.CANCELLED,
+    # The mail's calendar file (organiser included), in the page's language.
+    body = notices.registration_calendar(
+        registration,
+        cancelled=registration.status == Registration.Status.CANCELLED,
+        language=get_language() or "",
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{registration.code}.ics"'
+    return response
+
+
+BRAND_IMAGES = ("logo", "seal")
+# An address with the image's version (``?v=``) names one upload for ever.
+LONG_CACHE, SHORT_CACHE = 365 * 24 * 3600, 300
+
+
+def _branded_event(request: HttpRequest, slug: str) -> Event:
+    try:
+        return selectors.event_get_for_branding(slug=slug, user=request.user)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _cache_control(
+    response: HttpResponseBase, *, event: Event, versioned: bool
+) -> None:
+    """Public caches may keep what the public sees; a draft's is its organisers'."""
+    scope = "private" if event.status == Event.Status.DRAFT else "public"
+    if versioned:
+        response["Cache-Control"] = f"{scope}, max-age={LONG_CACHE}, immutable"
+    else:
+        response["Cache-Control"] = f"{scope}, max-age={SHORT_CACHE}"
+    if scope == "private":
+        patch_vary_headers(response, ["Cookie"])
+
+
+@require_http_methods(["GET", "HEAD"])
+def event_brand_image(request: HttpRequest, slug: str, kind: str) -> HttpResponseBase:
+    """The event's logo or seal, streamed from storage (any backend; no MEDIA_URL).
+
+    The public sees a published or cancelled event's images, its organisers a
+    draft's; anyone else gets 404. The image's type comes from the name Podium
+    gave it after checking its bytes (events.images); ``nosniff`` and a sandboxing
+    policy keep a browser from treating it as anything but an image.
+    """
+    if kind not in BRAND_IMAGES:
+        raise Http404
+    event = _branded_event(request, slug)
+    image = getattr(event, kind)
+    content_type = content_type_of(image.name) if image else None
+    if content_type is None:
+        raise Http404
+    version = brand_image_version(image.name)
+    etag = f'"{version}"'
+    response: HttpResponseBase
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        try:
+            handle = image.storage.open(image.name, "rb")
+        except OSError:
+            raise Http404 from None
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'inline; filename="{kind}.{image.name.rsplit(".", 1)[-1]}"'
+        )
+    response["ETag"] = etag
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cross-Origin-Resource-Policy"] = "same-site"
+    _cache_control(response, event=event, versioned=request.GET.get("v") == version)
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def event_brand_css(request: HttpRequest, slug: str) -> HttpResponse:
+    """The event's colour as Pico's primary colour (the CSP allows no inline
+    styles, so each event's pages link this stylesheet)."""
+    event = _branded_event(request, slug)
+    response = HttpResponse(
+        brand_stylesheet(event.accent_colour), content_type="text/css; charset=utf-8"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    _cache_control(
+        response,
+        event=event,
+        versioned=request.GET.get("v") == brand_css_version(event.accent_colour),
+    )
     return response
 
 

@@ -224,8 +224,10 @@ def test_a_session_added_in_the_admin_goes_through_the_service(operator) -> None
         "/admin/events/session/add/",
         {
             "event": event.pk,
-            "title": "Outstanding projects showcase",
-            "description": "",
+            # A field per language (django-modeltranslation's admin).
+            "title_en": "Outstanding projects showcase",
+            "title_zh_hans": "优秀项目展示",
+            "description_en": "",
             "kind": "showcase",
             "starts_at_0": "2030-05-20",
             "starts_at_1": "09:00:00",
@@ -279,7 +281,8 @@ def test_an_event_is_added_and_changed_through_the_services(operator) -> None:
         operator,
         "/admin/events/event/add/",
         slug="week-2031",
-        title="Social Work Week 2031",
+        title_en="Social Work Week 2031",
+        title_zh_hans="2031年社会工作周",
         starts_on="2031-03-01",
         ends_on="2031-03-03",
         venue=venue.pk,
@@ -297,7 +300,7 @@ def test_an_event_is_added_and_changed_through_the_services(operator) -> None:
     url = f"/admin/events/event/{event.pk}/change/"
     data = change_form(operator, url)
     assert "slug" not in data
-    data["title"] = ["Social Work Week 2031 (renamed)"]
+    data["title_en"] = ["Social Work Week 2031 (renamed)"]
     data["_save"] = ["Save"]
     assert operator.post(url, data).status_code == 302
     event.refresh_from_db()

@@ -90,7 +90,7 @@ def test_event_list_shows_published_events_only(api, event) -> None:
     assert set(body) == {"count", "next", "previous", "results"}
     assert [e["slug"] for e in body["results"]] == [event.slug]
     assert body["results"][0]["reminder_offsets"] == [1440, 120]
-    assert body["results"][0]["venue"] == {
+    assert {k: body["results"][0]["venue"][k] for k in ("name", "address")} == {
         "name": "Ningbo Talents House",
         "address": "Jiangbei District, Ningbo",
     }

@@ -134,7 +134,9 @@ def test_edit_page_lists_sessions_with_their_fill(signed_in, event):
     assert "2 of 2" in row
     assert "<td" in row and ">1</td>" in row  # one waiting
     assert "0 (no limit)" in response.content.decode()
-    assert "Times are in America/New_York." in response.content.decode()
+    # The zone as a reader says it (config.l10n.zone_name), not its identifier.
+    assert "All times are in Eastern " in response.content.decode()
+    assert "Times are in America/New_York." not in response.content.decode()
 
 
 def test_settings_are_saved_with_times_read_in_the_events_zone(
@@ -229,8 +231,13 @@ def test_the_api_accepts_an_empty_list_of_reminder_offsets(api, event):
         ({"ends_on": "2000-01-01"}, "ends_on", "cannot end before it starts"),
         ({"starts_on": "1899-01-01"}, "starts_on", "between 2000 and 2100"),
         ({"timezone": "Mars/Olympus"}, "timezone", "Select a valid choice"),
-        ({"title": ""}, "title", "This field is required"),
-        ({"venue_name": "", "venue_address": "Somewhere"}, "venue_name", "name"),
+        # A title in neither language (the plain name is the reader's language).
+        ({"title": ""}, "title_zh_hans", "Give a title in Chinese or in English"),
+        (
+            {"venue_name": "", "venue_address": "Somewhere"},
+            "venue_name_zh_hans",
+            "name",
+        ),
         (
             {
                 "registration_opens_at": "2026-03-01T10:00",
@@ -365,7 +372,8 @@ def test_a_session_is_added_with_times_in_the_events_zone(signed_in, event):
         ({"starts_at": ""}, "starts_at"),
         ({"capacity": "-1"}, "capacity"),
         ({"kind": "party"}, "kind"),
-        ({"title": "bad\x07title"}, "title"),
+        ({"title": "bad\x07title"}, "title_en"),
+        ({"title_zh_hans": "bad\x07title"}, "title_zh_hans"),
     ],
 )
 def test_a_bad_new_session_is_a_form_error(signed_in, event, changes, field):

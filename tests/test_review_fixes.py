@@ -447,7 +447,7 @@ def test_the_admin_refuses_a_reserved_slug(operator):
         operator,
         "/admin/events/event/add/",
         slug="new",
-        title="Social Work Week 2031",
+        title_en="Social Work Week 2031",  # the admin edits each language
         starts_on="2031-03-01",
         ends_on="2031-03-03",
         venue=venue.pk,

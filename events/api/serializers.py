@@ -5,18 +5,25 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
+from modeltranslation.utils import build_lang
+from modeltranslation.utils import get_language as translation_language
 from rest_framework import serializers
 
+from ..images import brand_image_version
 from ..models import (
     Event,
     Question,
     Registration,
     Session,
+    Venue,
+    validate_colour,
     validate_reminder_offsets,
 )
+from ..services import LANGUAGE_SUFFIXES
 from ..slugs import validate_event_slug
 from ..validators import clean_free_text, no_control_characters
 
@@ -58,27 +65,139 @@ def day(**kwargs: Any) -> serializers.DateField:
     return serializers.DateField(validators=[within_planning_range], **kwargs)
 
 
-class VenueSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, validators=[no_control_characters])
-    address = serializers.CharField(
-        max_length=300,
-        required=False,
-        allow_blank=True,
-        default="",
-        validators=[no_control_characters],
+class LanguageText(serializers.CharField):
+    """A text in one language (``title_zh_hans``, ``title_en``): null when there is
+    none in that language. Writing null or "" empties that language only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("required", False)
+            kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
+        return str(value) if value else None
+
+
+IN_LANGUAGE = {
+    "zh_hans": "in Simplified Chinese",
+    "en": "in English",
+}
+
+
+def _in_each_language(
+    field: str, what: str, *, read_only: bool = False, **kwargs: Any
+) -> dict[str, LanguageText]:
+    """``<field>_zh_hans`` and ``<field>_en`` for a serializer's namespace."""
+    return {
+        f"{field}_{suffix}": LanguageText(
+            read_only=read_only,
+            help_text=f"The {what} {words}; null when there is none in it.",
+            **kwargs,
+        )
+        for suffix, words in IN_LANGUAGE.items()
+    }
+
+
+def _plain_help(what: str) -> str:
+    return (
+        f"The {what} in the request's language (Accept-Language), else in the "
+        "other one. Written, it sets the request's language only."
     )
+
+
+def _language_texts(
+    field: str, what: str, *, max_length: int, free_text: bool = False
+) -> dict[str, serializers.Field]:
+    """A translated field as input: the plain name (the request's language) and
+    one per language, all optional."""
+    validators = [clean_free_text] if free_text else [no_control_characters]
+    return {
+        field: serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=max_length,
+            validators=validators,
+            help_text=_plain_help(what),
+        ),
+        **_in_each_language(
+            field, what, max_length=max_length, validators=list(validators)
+        ),
+    }
+
+
+def language_value(
+    field: str, attrs: dict[str, Any], instance: Any = None
+) -> dict[str, str]:
+    """What a translated field will hold per language once ``attrs`` are written:
+    an explicit language wins over the plain name, which is the request's
+    language; a language not given keeps the instance's text."""
+    active = build_lang(translation_language())
+    values = {}
+    for suffix in LANGUAGE_SUFFIXES:
+        column = f"{field}_{suffix}"
+        if column in attrs:
+            value = attrs[column]
+        elif field in attrs and suffix == active:
+            value = attrs[field]
+        else:
+            value = getattr(instance, column, None) if instance is not None else None
+        values[suffix] = (value or "").strip()
+    return values
+
+
+def require_in_some_language(
+    field: str, attrs: dict[str, Any], instance: Any, message: Any
+) -> None:
+    if not any(language_value(field, attrs, instance).values()):
+        raise serializers.ValidationError({field: [message]})
+
+
+class VenueInputSerializer(serializers.Serializer):
+    """A place by its name and address, in either language or both."""
+
+    locals().update(_language_texts("name", "venue's name", max_length=200))
+    locals().update(_language_texts("address", "venue's address", max_length=300))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        require_in_some_language(
+            "name", attrs, None, _("Give the venue's name in Chinese or in English.")
+        )
+        return attrs
+
+
+class VenueSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True, help_text=_plain_help("name"))
+    address = serializers.CharField(read_only=True, help_text=_plain_help("address"))
+    locals().update(_in_each_language("name", "venue's name", read_only=True))
+    locals().update(_in_each_language("address", "venue's address", read_only=True))
+
+
+def venue_output(venue: Venue | None) -> dict[str, Any] | None:
+    return None if venue is None else VenueSerializer(venue).data
 
 
 class SessionOutputSerializer(serializers.ModelSerializer):
     venue = serializers.SerializerMethodField()
     seats_left = serializers.IntegerField(allow_null=True, read_only=True)
+    title = serializers.CharField(read_only=True, help_text=_plain_help("title"))
+    description = serializers.CharField(
+        read_only=True, help_text=_plain_help("description")
+    )
+    locals().update(_in_each_language("title", "title", read_only=True))
+    locals().update(_in_each_language("description", "description", read_only=True))
 
     class Meta:
         model = Session
         fields = [
             "id",
             "title",
+            "title_zh_hans",
+            "title_en",
             "description",
+            "description_zh_hans",
+            "description_en",
             "kind",
             "starts_at",
             "ends_at",
@@ -90,22 +209,62 @@ class SessionOutputSerializer(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(VenueSerializer(allow_null=True))
-    def get_venue(self, session: Session) -> dict[str, str] | None:
-        venue = session.venue or session.event.venue
-        if venue is None:
-            return None
-        return {"name": venue.name, "address": venue.address}
+    def get_venue(self, session: Session) -> dict[str, Any] | None:
+        return venue_output(session.venue or session.event.venue)
+
+
+EVENT_TEXTS = {
+    "title": "title",
+    "description": "description",
+    "organiser_name": "organiser's (issuing body's) name",
+    "signatory_name": "signatory's name",
+    "signatory_title": "signatory's title",
+}
+
+
+def brand_image_url(event: Event, kind: str, request: Any) -> str | None:
+    """The absolute address of the event's logo or seal, or None without one."""
+    image = getattr(event, kind)
+    if not image:
+        return None
+    path = reverse(
+        "events:event_brand_image", kwargs={"slug": event.slug, "kind": kind}
+    )
+    path = f"{path}?v={brand_image_version(image.name)}"
+    if request is not None:
+        return str(request.build_absolute_uri(path))
+    return f"{settings.SITE_URL}{path}"
 
 
 class EventOutputSerializer(serializers.ModelSerializer):
     venue = VenueSerializer(allow_null=True)
+    for _field, _what in EVENT_TEXTS.items():
+        locals()[_field] = serializers.CharField(
+            read_only=True, help_text=_plain_help(_what)
+        )
+        locals().update(_in_each_language(_field, _what, read_only=True))
+    del _field, _what
+    accent_colour = serializers.CharField(
+        read_only=True,
+        help_text="The event's colour on its pages, as #RRGGBB; empty for none.",
+    )
+    logo_url = serializers.SerializerMethodField(
+        help_text="The event's logo (absolute URL), or null without one."
+    )
+    seal_url = serializers.SerializerMethodField(
+        help_text="The seal on the event's certificates (absolute URL), or null."
+    )
 
     class Meta:
         model = Event
         fields = [
             "slug",
             "title",
+            "title_zh_hans",
+            "title_en",
             "description",
+            "description_zh_hans",
+            "description_en",
             "status",
             "timezone",
             "starts_on",
@@ -118,7 +277,27 @@ class EventOutputSerializer(serializers.ModelSerializer):
             "privacy_notice_en",
             "privacy_notice_version",
             "retention_days",
+            "organiser_name",
+            "organiser_name_zh_hans",
+            "organiser_name_en",
+            "signatory_name",
+            "signatory_name_zh_hans",
+            "signatory_name_en",
+            "signatory_title",
+            "signatory_title_zh_hans",
+            "signatory_title_en",
+            "accent_colour",
+            "logo_url",
+            "seal_url",
         ]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_logo_url(self, event: Event) -> str | None:
+        return brand_image_url(event, "logo", self.context.get("request"))
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_seal_url(self, event: Event) -> str | None:
+        return brand_image_url(event, "seal", self.context.get("request"))
 
 
 class QuestionChoiceSerializer(serializers.Serializer):
@@ -177,19 +356,36 @@ class EventDetailOutputSerializer(EventOutputSerializer):
 
 
 class EventInputSerializer(serializers.Serializer):
+    """An event's fields. A new event needs a title in at least one language."""
+
     slug = serializers.SlugField(max_length=100, validators=[validate_event_slug])
-    title = serializers.CharField(max_length=200, validators=[no_control_characters])
-    description = serializers.CharField(
+    locals().update(_language_texts("title", "title", max_length=200))
+    locals().update(
+        _language_texts("description", "description", max_length=20000, free_text=True)
+    )
+    locals().update(
+        _language_texts(
+            "organiser_name", "organiser's (issuing body's) name", max_length=200
+        )
+    )
+    locals().update(
+        _language_texts("signatory_name", "signatory's name", max_length=200)
+    )
+    locals().update(
+        _language_texts("signatory_title", "signatory's title", max_length=200)
+    )
+    accent_colour = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=20000,
-        validators=[clean_free_text],
+        max_length=7,
+        validators=[validate_colour],
+        help_text="The event's colour on its pages, as #RRGGBB; empty for none.",
     )
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
     timezone = serializers.CharField(max_length=64, required=False)
     starts_on = day()
     ends_on = day()
-    venue = VenueSerializer(required=False, allow_null=True)
+    venue = VenueInputSerializer(required=False, allow_null=True)
     registration_opens_at = moment(required=False, allow_null=True)
     registration_closes_at = moment(required=False, allow_null=True)
     reminder_offsets = serializers.ListField(
@@ -225,8 +421,14 @@ class EventInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(str(_("Give distinct minutes."))) from exc
         return value
 
+    def validate_accent_colour(self, value: str) -> str:
+        return value.upper()
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: Event | None = self.instance
+        require_in_some_language(
+            "title", attrs, instance, _("Give a title in Chinese or in English.")
+        )
         starts_on = attrs.get("starts_on", getattr(instance, "starts_on", None))
         ends_on = attrs.get("ends_on", getattr(instance, "ends_on", None))
         if starts_on and ends_on and ends_on < starts_on:
@@ -251,17 +453,16 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class SessionInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, validators=[no_control_characters])
-    description = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=20000,
-        validators=[clean_free_text],
+    """A session's fields. A new session needs a title in at least one language."""
+
+    locals().update(_language_texts("title", "title", max_length=200))
+    locals().update(
+        _language_texts("description", "description", max_length=20000, free_text=True)
     )
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
     starts_at = moment()
     ends_at = moment()
-    venue = VenueSerializer(required=False, allow_null=True)
+    venue = VenueInputSerializer(required=False, allow_null=True)
     capacity = serializers.IntegerField(
         min_value=0, max_value=1_000_000, required=False, allow_null=True
     )
@@ -269,6 +470,9 @@ class SessionInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: Session | None = self.instance
+        require_in_some_language(
+            "title", attrs, instance, _("Give a title in Chinese or in English.")
+        )
         starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
         if starts_at and ends_at and ends_at <= starts_at:

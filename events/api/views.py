@@ -112,7 +112,7 @@ class EventListApi(APIView):
             selectors.event_list_published(), request, view=self
         )
         return paginator.get_paginated_response(
-            EventOutputSerializer(page, many=True).data
+            EventOutputSerializer(page, many=True, context={"request": request}).data
         )
 
     @extend_schema(
@@ -125,7 +125,8 @@ class EventListApi(APIView):
         event = services.event_create(data=data.validated_data, organiser=request.user)
         event = selectors.event_get_for_organiser(slug=event.slug, user=request.user)
         return Response(
-            EventDetailOutputSerializer(event).data, status=status.HTTP_201_CREATED
+            EventDetailOutputSerializer(event, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -136,7 +137,9 @@ class EventDetailApi(APIView):
     @extend_schema(responses={200: EventDetailOutputSerializer, **problems(404)})
     def get(self, request: Request, slug: str) -> Response:
         event = selectors.event_get_visible(slug=slug, user=request.user)
-        return Response(EventDetailOutputSerializer(event).data)
+        return Response(
+            EventDetailOutputSerializer(event, context={"request": request}).data
+        )
 
     @extend_schema(
         request=EventInputSerializer(partial=True),
@@ -148,7 +151,9 @@ class EventDetailApi(APIView):
         data.is_valid(raise_exception=True)
         services.event_update(event=event, data=data.validated_data)
         event = selectors.event_get_for_organiser(slug=event.slug, user=request.user)
-        return Response(EventDetailOutputSerializer(event).data)
+        return Response(
+            EventDetailOutputSerializer(event, context={"request": request}).data
+        )
 
 
 class EventSessionsApi(APIView):

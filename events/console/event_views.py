@@ -83,7 +83,7 @@ def _session_of(event: Event, session_id: int) -> Session:
 @organiser_event
 def event_edit(request: HttpRequest, event: Event) -> HttpResponse:
     if request.method == "POST":
-        form = EventForm(request.POST, event=event)
+        form = EventForm(request.POST, request.FILES, event=event)
         if form.is_valid():
             try:
                 services.event_update(event=event, data=form.service_data())
@@ -183,7 +183,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
     if not (user.is_superuser or Event.objects.for_organiser(user).exists()):
         raise PermissionDenied
     if request.method == "POST":
-        form = EventCreateForm(request.POST)
+        form = EventCreateForm(request.POST, request.FILES)
         if form.is_valid():
             data = {**form.service_data(), "status": Event.Status.DRAFT}
             try:
