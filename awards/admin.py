@@ -10,11 +10,14 @@ API, and an announced batch is append-only (DESIGN.md invariant 8).
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from config.admin import ServiceModelAdmin
+from config.problems import DomainError
 
 from . import services
 from .errors import DuplicateBatch
@@ -23,9 +26,18 @@ from .models import (
     AwardBatch,
     AwardCategory,
     Certificate,
+    District,
     Nomination,
+    Recipient,
     Review,
 )
+
+LANGUAGE_SUFFIXES = ("zh_hans", "en")
+
+
+def per_language(*names: str) -> tuple[str, ...]:
+    """``name`` as its columns ``name_zh_hans``, ``name_en``."""
+    return tuple(f"{name}_{suffix}" for name in names for suffix in LANGUAGE_SUFFIXES)
 
 
 def _adopt(obj: Any, created: Any) -> None:
@@ -37,13 +49,27 @@ def _adopt(obj: Any, created: Any) -> None:
 
 CATEGORY_FIELDS = (
     "event",
-    "name",
+    *per_language("name"),
     "recipient_kind",
-    "description",
+    *per_language("description"),
     "certificate_prefix",
 )
-BATCH_ADD_FIELDS = ("category", "number", "title", "ceremony_session")
-NOMINATION_FIELDS = ("recipient", "status", "citation", "decided_at")
+BATCH_ADD_FIELDS = ("category", "number", *per_language("title"), "ceremony_session")
+NOMINATION_FIELDS = ("recipient", "status", *per_language("citation"), "decided_at")
+
+
+class EitherLanguageMixin:
+    """Texts need a value in one language or the other, not in English: the
+    services check that at least one is given."""
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        for name, field in form.base_fields.items():
+            if name.endswith(("_en", "_zh_hans")):
+                field.required = False
+        return form
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -60,8 +86,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AwardCategory)
-class AwardCategoryAdmin(ServiceModelAdmin):
-    list_display = ["name", "event", "recipient_kind", "certificate_prefix"]
+class AwardCategoryAdmin(EitherLanguageMixin, TranslationAdmin, ServiceModelAdmin):
+    """Each text has a field per language; created through ``category_create``."""
+
+    list_display = [
+        "name_zh_hans",
+        "name_en",
+        "event",
+        "recipient_kind",
+        "certificate_prefix",
+    ]
     list_filter = ["event", "recipient_kind"]
     fields = CATEGORY_FIELDS
 
@@ -118,8 +152,15 @@ class AwardBatchAddForm(forms.ModelForm):
 
 
 @admin.register(AwardBatch)
-class AwardBatchAdmin(ServiceModelAdmin):
-    list_display = ["title", "category", "number", "status", "announced_at"]
+class AwardBatchAdmin(EitherLanguageMixin, TranslationAdmin, ServiceModelAdmin):
+    list_display = [
+        "title_zh_hans",
+        "title_en",
+        "category",
+        "number",
+        "status",
+        "announced_at",
+    ]
     list_filter = ["status", "category"]
     list_select_related = ["category"]
     refusal_fields = {DuplicateBatch: "number"}
@@ -129,7 +170,7 @@ class AwardBatchAdmin(ServiceModelAdmin):
     ) -> Any:
         if obj is None:
             kwargs["form"] = AwardBatchAddForm
-        return super().get_form(request, obj, change, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -137,7 +178,7 @@ class AwardBatchAdmin(ServiceModelAdmin):
         return [
             "category",
             "number",
-            "title",
+            *per_language("title"),
             "status",
             "ceremony_session",
             "judges",
@@ -171,12 +212,83 @@ class AwardBatchAdmin(ServiceModelAdmin):
         _adopt(obj, created)
 
 
+@admin.register(District)
+class DistrictAdmin(EitherLanguageMixin, TranslationAdmin, ServiceModelAdmin):
+    """An event's districts, named per language; added, renamed and deleted through
+    the services (a district with recipients is not deleted)."""
+
+    list_display = ["name_zh_hans", "name_en", "event"]
+    list_filter = ["event"]
+    search_fields = ["name_zh_hans", "name_en"]
+    fields = ("event", *per_language("name"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else ["event"]
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        # Bulk deletion would pass by the service's check.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(
+        self, request: HttpRequest, obj: District, form: Any, change: bool
+    ) -> None:
+        names = {
+            "name_en": form.cleaned_data.get("name_en") or "",
+            "name_zh_hans": form.cleaned_data.get("name_zh_hans") or "",
+        }
+        if change:
+            services.district_rename(district=obj, actor=request.user, **names)
+            return
+        created = services.district_create(
+            event=form.cleaned_data["event"], actor=request.user, **names
+        )
+        _adopt(obj, created)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        district = self.get_object(request, object_id)
+        if request.method == "POST" and district is not None:
+            try:
+                services.district_delete(district=district, actor=request.user)
+            except DomainError as refusal:
+                self.message_user(request, refusal.detail, messages.ERROR)
+                return HttpResponseRedirect(
+                    reverse("admin:awards_district_change", args=[district.pk])
+                )
+            self.message_user(request, _("The district is deleted."), messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:awards_district_changelist"))
+        return super().delete_view(request, object_id, extra_context)
+
+
+@admin.register(Recipient)
+class RecipientAdmin(ReadOnlyAdmin):
+    """Who was nominated, each text per language; changed through the console's
+    nomination form (the services), never here."""
+
+    list_display = ["name_zh_hans", "name_en", "kind", "district"]
+    list_select_related = ["district"]
+    search_fields = ["name_zh_hans", "name_en", "email"]
+    fields = (
+        "kind",
+        *per_language("name", "title", "affiliation", "street", "community"),
+        "district",
+        "email",
+        "language",
+    )
+
+
 @admin.register(Certificate)
 class CertificateAdmin(ReadOnlyAdmin):
     list_display = ["number", "nomination", "status", "issued_on"]
     list_filter = ["status", "batch"]
-    search_fields = ["number", "nomination__recipient__name"]
-    exclude = ["pdf"]
+    search_fields = [
+        "number",
+        "nomination__recipient__name_zh_hans",
+        "nomination__recipient__name_en",
+    ]
 
 
 @admin.register(Review)

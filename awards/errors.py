@@ -50,3 +50,8 @@ class InvalidRunOfShow(DomainError):
 class CertificateNotRevoked(ConflictError):
     code = "not_revoked"
     title = _("Only a revoked certificate can be reissued.")
+
+
+class DistrictInUse(ConflictError):
+    code = "district_in_use"
+    title = _("Recipients are in this district: it stays on the list.")

@@ -62,7 +62,9 @@ class AwardCategory(models.Model):
         """
         if self.certificate_prefix:
             return self.certificate_prefix.upper()
-        initials = "".join(word[0] for word in re.findall(r"[A-Za-z]+", self.name))
+        # From the stored names, not the reader's language: numbers never change.
+        name = self.name_en or self.name_zh_hans or ""  # type: ignore[attr-defined]
+        initials = "".join(word[0] for word in re.findall(r"[A-Za-z]+", name))
         letters = (initials.upper() or "AW")[:8]
         return f"{letters}-{self.pk}" if self.pk is not None else letters
 
@@ -127,6 +129,26 @@ class AwardBatch(models.Model):
         return self.status == AwardBatch.Status.DRAFT
 
 
+class District(models.Model):
+    """A district of the event's city, kept by its organisers in both languages."""
+
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="districts",
+    )
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["event", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Recipient(models.Model):
     """Who is nominated: an organisation (district, street, community) or a person."""
 
@@ -136,7 +158,14 @@ class Recipient(models.Model):
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("title"), max_length=200, blank=True)
     affiliation = models.CharField(_("affiliation"), max_length=200, blank=True)
-    district = models.CharField(_("district"), max_length=100, blank=True)
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recipients",
+    )
     street = models.CharField(_("street"), max_length=100, blank=True)
     community = models.CharField(_("community"), max_length=100, blank=True)
     email = models.EmailField(_("contact email"), blank=True)
@@ -275,9 +304,7 @@ class Certificate(models.Model):
     )
     revoked_reason = models.TextField(_("reason for revoking"), blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    # Rendered once and kept in the database, so every web process serves the same
-    # file without a shared disk; rendered again only when the certificate is revoked.
-    pdf = models.BinaryField(_("PDF"), null=True, blank=True, editable=False)
+    # When a PDF of it (in any language, see CertificatePdf) was last rendered.
     pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
 
     class Meta:
@@ -301,6 +328,38 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CertificatePdf(models.Model):
+    """A certificate's PDF in one language, kept in the database so that every web
+    process serves the same file without a shared disk. ``fingerprint`` sums up
+    what it was drawn from (texts, branding, status): when that changes (a
+    revocation, a new seal), it is drawn again."""
+
+    certificate = models.ForeignKey(
+        Certificate,
+        verbose_name=_("certificate"),
+        on_delete=models.CASCADE,
+        related_name="pdfs",
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES
+    )
+    fingerprint = models.CharField(max_length=64)
+    pdf = models.BinaryField(_("PDF"), editable=False)
+    rendered_at = models.DateTimeField(_("rendered at"))
+
+    class Meta:
+        verbose_name = _("certificate PDF")
+        verbose_name_plural = _("certificate PDFs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "language"], name="certificate_pdf_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} ({self.language})"
 
 
 class AuditEntry(models.Model):

@@ -7,7 +7,7 @@ from django.db.models import Avg, Count, Max, Min, Prefetch, Q, QuerySet
 from events.models import Event
 
 from .errors import AwardNotFound, NotAllowed
-from .models import AwardBatch, AwardCategory, Certificate, Nomination
+from .models import AwardBatch, AwardCategory, Certificate, District, Nomination
 
 
 def _organised_events(user: Any) -> QuerySet[Event]:
@@ -73,7 +73,7 @@ def batch_ranking(batch: AwardBatch) -> list[Nomination]:
     """
     fair = Q(reviews__conflict_of_interest=False)
     nominations = (
-        batch.nominations.select_related("recipient")
+        batch.nominations.select_related("recipient__district")
         .annotate(
             mean_score=Avg("reviews__score", filter=fair),
             reviews_count=Count("reviews"),
@@ -90,7 +90,7 @@ def batch_ranking(batch: AwardBatch) -> list[Nomination]:
 
 def nominations_with_scores(queryset: QuerySet[Nomination]) -> QuerySet[Nomination]:
     """``mean_score`` leaves out reviews that declare a conflict of interest."""
-    return queryset.select_related("recipient").annotate(
+    return queryset.select_related("recipient__district").annotate(
         mean_score=Avg("reviews__score", filter=Q(reviews__conflict_of_interest=False)),
         reviews_count=Count("reviews"),
     )
@@ -110,15 +110,58 @@ def nomination_get_visible(*, nomination_id: int, user: Any) -> tuple[Nomination
     return nomination, organiser
 
 
-def honour_roll() -> QuerySet[AwardBatch]:
+def _text_matches(prefix: str, fields: tuple[str, ...], words: str) -> Q:
+    """Any of the fields contains the words, in either language."""
+    match = Q()
+    for name in fields:
+        for suffix in ("en", "zh_hans"):
+            match |= Q(**{f"{prefix}{name}_{suffix}__icontains": words})
+    return match
+
+
+def honour_roll(
+    *,
+    district: str = "",
+    search: str = "",
+    batch_id: int | None = None,
+    category_id: int | None = None,
+    event: Event | None = None,
+) -> QuerySet[AwardBatch]:
+    """Announced batches with their awarded nominations (``awarded``), each batch
+    holding at least one awardee that fits the filters.
+
+    ``district`` matches a district's name in either language (letter case aside),
+    ``search`` also the awardee's name, title, affiliation, street and community.
+    """
+    awarded = Q(status=Nomination.Status.AWARDED)
+    district = " ".join(district.split())
+    search = " ".join(search.split())
+    if district:
+        awarded &= _text_matches("recipient__district__", ("name",), district)
+    if search:
+        awarded &= _text_matches(
+            "recipient__",
+            ("name", "title", "affiliation", "street", "community"),
+            search,
+        ) | _text_matches("recipient__district__", ("name",), search)
+    batches = AwardBatch.objects.filter(status=AwardBatch.Status.ANNOUNCED)
+    if event is not None:
+        batches = batches.filter(category__event=event)
+    if batch_id is not None:
+        batches = batches.filter(pk=batch_id)
+    if category_id is not None:
+        batches = batches.filter(category_id=category_id)
+    if district or search:
+        batches = batches.filter(
+            pk__in=Nomination.objects.filter(awarded).values("batch_id")
+        )
     return (
-        AwardBatch.objects.filter(status=AwardBatch.Status.ANNOUNCED)
-        .select_related("category__event")
+        batches.select_related("category__event")
         .prefetch_related(
             Prefetch(
                 "nominations",
-                queryset=Nomination.objects.filter(status=Nomination.Status.AWARDED)
-                .select_related("recipient")
+                queryset=Nomination.objects.filter(awarded)
+                .select_related("recipient__district")
                 .prefetch_related("certificates")
                 .order_by("pk"),
                 to_attr="awarded",
@@ -128,10 +171,34 @@ def honour_roll() -> QuerySet[AwardBatch]:
     )
 
 
+def honour_roll_choices() -> tuple[QuerySet[AwardBatch], QuerySet[AwardCategory]]:
+    """The announced batches, and their categories, to filter the honour roll by."""
+    batches = (
+        AwardBatch.objects.filter(status=AwardBatch.Status.ANNOUNCED)
+        .select_related("category__event")
+        .order_by("category__event__starts_on", "category_id", "number")
+    )
+    categories = (
+        AwardCategory.objects.filter(batches__status=AwardBatch.Status.ANNOUNCED)
+        .distinct()
+        .order_by("event__starts_on", "pk")
+    )
+    return batches, categories
+
+
+def districts_of_event(event: Event) -> QuerySet[District]:
+    """The event's district list, with how many recipients each has."""
+    return (
+        District.objects.filter(event=event)
+        .annotate(recipients_count=Count("recipients"))
+        .order_by("pk")
+    )
+
+
 def certificate_get_public(*, number: str) -> Certificate:
     certificate = (
         Certificate.objects.select_related(
-            "nomination__recipient", "batch__category__event"
+            "nomination__recipient__district", "batch__category__event"
         )
         .filter(
             number=number.strip().upper(), batch__status=AwardBatch.Status.ANNOUNCED
@@ -143,6 +210,24 @@ def certificate_get_public(*, number: str) -> Certificate:
     if certificate is None:
         raise AwardNotFound()
     return certificate
+
+
+def positive_id(value: str | None) -> int | None:
+    """An id as typed in a query string; None for anything else."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        return None
+    return int(value) or None
+
+
+def honour_roll_filters(query: Any) -> dict[str, Any]:
+    """The honour roll's filters from a query string: district, q, batch, category."""
+    return {
+        "district": (query.get("district") or "")[:100],
+        "search": (query.get("q") or "")[:200],
+        "batch_id": positive_id(query.get("batch")),
+        "category_id": positive_id(query.get("category")),
+    }
 
 
 def order_by_run_of_show(

@@ -4,16 +4,18 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
-from django.utils import timezone
+from django.db.models import Max, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
+from modeltranslation.utils import get_language
 
 from config.problems import ConflictError
 from events.services import AttendeeData, registration_reserve
@@ -24,6 +26,7 @@ from .errors import (
     AwardNotFound,
     BatchLocked,
     CertificateNotRevoked,
+    DistrictInUse,
     DuplicateBatch,
     DuplicateReview,
     InvalidRunOfShow,
@@ -36,6 +39,7 @@ from .models import (
     AwardBatch,
     AwardCategory,
     Certificate,
+    District,
     Nomination,
     Recipient,
     Review,
@@ -58,10 +62,18 @@ def _audit(
     )
 
 
+RECIPIENT_TEXTS = ("name", "title", "affiliation", "street", "community")
+LANGUAGE_SUFFIXES = ("en", "zh_hans")
+
+
 @dataclass(frozen=True)
 class RecipientData:
+    """Who is nominated. A plain text (``name``) is in the reader's language;
+    ``texts`` holds values for one language (``{"name_zh_hans": "湾头社区"}``),
+    which win over the plain one. ``district`` is a name in either language."""
+
     kind: str
-    name: str
+    name: str = ""
     title: str = ""
     affiliation: str = ""
     district: str = ""
@@ -69,6 +81,250 @@ class RecipientData:
     community: str = ""
     email: str = ""
     language: str = "zh-hans"
+    texts: dict[str, str] = dataclass_field(default_factory=dict)
+    # A district of the event's list chosen by its id (the console's choice).
+    district_id: int | None = None
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def language_column(text: str) -> str:
+    """The column suffix of the language a text is written in: a name with any
+    Chinese character in it is Chinese."""
+    return "zh_hans" if _HAN.search(text) else "en"
+
+
+# pg_advisory_xact_lock(key, event id): one writer at a time of an event's districts.
+_DISTRICT_LOCK = 7302
+
+
+def names_of(obj: Any, name: str = "name") -> dict[str, str]:
+    """A translated text's value per language column: {"en": ..., "zh_hans": ...}
+    (the audit log records texts so, and shows each reader theirs)."""
+    return {
+        suffix: getattr(obj, f"{name}_{suffix}") or "" for suffix in LANGUAGE_SUFFIXES
+    }
+
+
+def _clean_name(name: str | None) -> str:
+    return " ".join((name or "").split())
+
+
+def _district_lock(event: Any) -> None:
+    # SQLite (the one-command demo) writes one transaction at a time anyway.
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [_DISTRICT_LOCK, event.pk]
+        )
+
+
+def _districts_named(event: Any, names: dict[str, str]) -> Any:
+    """The event's districts that bear any of the names (English in any case)."""
+    match = Q()
+    if names.get("en"):
+        match |= Q(name_en__iexact=names["en"])
+    if names.get("zh_hans"):
+        match |= Q(name_zh_hans=names["zh_hans"])
+    return District.objects.filter(event=event).filter(match).order_by("pk")
+
+
+@transaction.atomic
+def district_resolve(
+    *, event: Any, name: str = "", name_en: str = "", name_zh_hans: str = ""
+) -> District | None:
+    """The event's district called by any of the names given, added to the event's
+    list when it is new; None for no name at all.
+
+    ``name`` is in either language (any Chinese character makes it Chinese);
+    ``name_en`` and ``name_zh_hans`` say which. A name found by one language
+    gives the district the other one when it has none yet; an existing name is
+    only changed on the districts page.
+    """
+    names = {"en": _clean_name(name_en), "zh_hans": _clean_name(name_zh_hans)}
+    plain = _clean_name(name)
+    if plain:
+        names[language_column(plain)] = names[language_column(plain)] or plain
+        # A plain name is looked for in both columns: "Jiangbei District" may be
+        # what someone wrote into the Chinese one.
+        found = (
+            District.objects.filter(event=event)
+            .filter(Q(name_en__iexact=plain) | Q(name_zh_hans=plain))
+            .order_by("pk")
+            .first()
+        )
+    else:
+        found = None
+    if not any(names.values()):
+        return None
+    _district_lock(event)
+    found = found or _districts_named(event, names).first()
+    if found is None:
+        return District.objects.create(
+            event=event,
+            name=names["en"] or names["zh_hans"],
+            **{f"name_{suffix}": value or None for suffix, value in names.items()},
+        )
+    missing = [
+        suffix
+        for suffix, value in names.items()
+        if value
+        and not getattr(found, f"name_{suffix}")
+        and not _districts_named(event, {suffix: value}).exclude(pk=found.pk).exists()
+    ]
+    for suffix in missing:
+        setattr(found, f"name_{suffix}", names[suffix])
+    if missing:
+        found.save(update_fields=[f"name_{suffix}" for suffix in missing])
+    return found
+
+
+def _check_district_names(
+    event: Any, names: dict[str, str], district: District | None = None
+) -> None:
+    if not any(names.values()):
+        raise ValidationError(
+            {"name_zh_hans": [_("Give the district a name in at least one language.")]}
+        )
+    for suffix, value in names.items():
+        if not value:
+            continue
+        taken = _districts_named(event, {suffix: value})
+        if district is not None:
+            taken = taken.exclude(pk=district.pk)
+        if taken.exists():
+            raise ValidationError(
+                {
+                    f"name_{suffix}": [
+                        _("Another district of this event is called %(name)s.")
+                        % {"name": value}
+                    ]
+                }
+            )
+
+
+@transaction.atomic
+def district_create(
+    *, event: Any, name_en: str, name_zh_hans: str, actor: Any
+) -> District:
+    """Adds a district to the event's list; its names are its own in the event."""
+    names = {"en": _clean_name(name_en), "zh_hans": _clean_name(name_zh_hans)}
+    _district_lock(event)
+    _check_district_names(event, names)
+    district = District.objects.create(
+        event=event,
+        name=names["en"] or names["zh_hans"],
+        name_en=names["en"] or None,
+        name_zh_hans=names["zh_hans"] or None,
+    )
+    _audit(actor, "district_added", district, None, name=names)
+    return district
+
+
+@transaction.atomic
+def district_rename(
+    *, district: District, name_en: str, name_zh_hans: str, actor: Any
+) -> District:
+    """Renames a district in either language; its recipients follow."""
+    names = {"en": _clean_name(name_en), "zh_hans": _clean_name(name_zh_hans)}
+    _district_lock(district.event)
+    district = District.objects.select_for_update().get(pk=district.pk)
+    _check_district_names(district.event, names, district)
+    before = names_of(district)
+    if before == names:
+        return district
+    for suffix, value in names.items():
+        setattr(district, f"name_{suffix}", value or None)
+    district.save(update_fields=["name_en", "name_zh_hans"])
+    _audit(
+        actor,
+        "district_renamed",
+        district,
+        None,
+        before={"name": before},
+        after={"name": names},
+    )
+    return district
+
+
+@transaction.atomic
+def district_delete(*, district: District, actor: Any) -> None:
+    """Takes an unused district off the event's list; one with recipients stays."""
+    district = District.objects.select_for_update().get(pk=district.pk)
+    used = district.recipients.count()
+    if used:
+        raise DistrictInUse(
+            ngettext(
+                "%(name)s is the district of %(count)d recipient: change their "
+                "district first, or keep it.",
+                "%(name)s is the district of %(count)d recipients: change their "
+                "district first, or keep it.",
+                used,
+            )
+            % {"name": district.name, "count": used}
+        )
+    _audit(actor, "district_deleted", district, None, name=names_of(district))
+    district.delete()
+
+
+def _recipient_apply(person: Recipient, data: RecipientData, *, event: Any) -> None:
+    person.kind = data.kind
+    person.email = data.email
+    person.language = data.language
+    for name in RECIPIENT_TEXTS:
+        plain = getattr(data, name)
+        explicit = {
+            suffix: data.texts[f"{name}_{suffix}"]
+            for suffix in LANGUAGE_SUFFIXES
+            if f"{name}_{suffix}" in data.texts
+        }
+        if plain or not explicit:
+            setattr(person, name, plain)
+        for suffix, value in explicit.items():
+            setattr(person, f"{name}_{suffix}", value)
+    if not any(names_of(person).values()):
+        raise ValidationError(
+            {"name": [_("Give the recipient's name in at least one language.")]}
+        )
+    if data.district_id is not None:
+        person.district = District.objects.filter(
+            event=event, pk=data.district_id
+        ).first()
+        if person.district is None:
+            raise ValidationError({"district": [_("No such district in this event.")]})
+        return
+    person.district = district_resolve(
+        event=event,
+        name=data.district,
+        name_en=data.texts.get("district_en", ""),
+        name_zh_hans=data.texts.get("district_zh_hans", ""),
+    )
+
+
+Citation = str | dict[str, str]
+
+
+def _citation_apply(nomination: Nomination, citation: Citation) -> list[str]:
+    """Writes a citation: a text in the active language, or the columns given
+    (``{"citation_zh_hans": ...}``); returns the columns written."""
+    if isinstance(citation, str):
+        nomination.citation = citation
+        return [f"citation_{get_language().replace('-', '_')}"]
+    columns = [
+        f"citation_{s}" for s in LANGUAGE_SUFFIXES if f"citation_{s}" in citation
+    ]
+    for column in columns:
+        setattr(nomination, column, citation[column])
+    return columns
+
+
+def _recipient_create(data: RecipientData, *, event: Any) -> Recipient:
+    person = Recipient()
+    _recipient_apply(person, data, event=event)
+    person.save()
+    return person
 
 
 # pg_advisory_xact_lock(key, year): one organiser at a time claims a prefix of a year.
@@ -88,8 +344,10 @@ def _check_certificate_prefix(
             {"certificate_prefix": [_("Use 1 to 12 letters or digits.")]}
         )
     year = event.starts_on.year
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PREFIX_LOCK, year])
+    # SQLite (the one-command demo) writes one transaction at a time anyway.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PREFIX_LOCK, year])
     taken = AwardCategory.objects.filter(
         event__starts_on__year=year, certificate_prefix__iexact=prefix
     )
@@ -109,11 +367,24 @@ def _check_certificate_prefix(
         )
 
 
+def _require_text(obj: Any, name: str) -> None:
+    """A name or title is given in at least one language."""
+    if not any(
+        (getattr(obj, f"{name}_{suffix}") or "").strip() for suffix in LANGUAGE_SUFFIXES
+    ):
+        raise ValidationError(
+            _("Give the %(field)s in Chinese, in English, or in both.")
+            % {"field": obj._meta.get_field(name).verbose_name}
+        )
+
+
 @transaction.atomic
 def category_create(*, event: Any, data: dict[str, Any], actor: Any) -> AwardCategory:
     _check_certificate_prefix(event=event, prefix=data.get("certificate_prefix", ""))
-    category = AwardCategory.objects.create(event=event, **data)
-    _audit(actor, "category_created", category, None, name=category.name)
+    category = AwardCategory(event=event, **data)
+    _require_text(category, "name")
+    category.save()
+    _audit(actor, "category_created", category, None, name=names_of(category))
     return category
 
 
@@ -122,7 +393,9 @@ def batch_create(
 ) -> AwardBatch:
     try:
         with transaction.atomic():
-            batch = AwardBatch.objects.create(category=category, **data)
+            batch = AwardBatch(category=category, **data)
+            _require_text(batch, "title")
+            batch.save()
             _audit(actor, "batch_created", batch, batch, number=batch.number)
     except IntegrityError as exc:
         if "award_batch_number_unique" in str(exc):
@@ -153,6 +426,7 @@ def category_update(
     before = {field: getattr(category, field) for field in data}
     for field, value in data.items():
         setattr(category, field, value)
+    _require_text(category, "name")
     category.save(update_fields=list(data))
     _audit(actor, "category_changed", category, None, before=before, after=data)
     return category
@@ -168,6 +442,7 @@ def batch_update(*, batch: AwardBatch, data: dict[str, Any], actor: Any) -> Awar
             before = {field: str(getattr(batch, field)) for field in data}
             for field, value in data.items():
                 setattr(batch, field, value)
+            _require_text(batch, "title")
             batch.save(update_fields=list(data))
             _audit(
                 actor,
@@ -194,17 +469,17 @@ def _locked_batch(batch: AwardBatch) -> AwardBatch:
 
 @transaction.atomic
 def nomination_create(
-    *, batch: AwardBatch, recipient: RecipientData, citation: str, actor: Any
+    *, batch: AwardBatch, recipient: RecipientData, citation: Citation, actor: Any
 ) -> Nomination:
     """Nominates a recipient; only a draft batch takes nominations."""
     batch = _locked_batch(batch)
     if not batch.is_draft:
         raise BatchLocked()
-    person = Recipient.objects.create(**recipient.__dict__)
-    nomination = Nomination.objects.create(
-        batch=batch, recipient=person, citation=citation
-    )
-    _audit(actor, "nominated", nomination, batch, recipient=person.name)
+    person = _recipient_create(recipient, event=batch.category.event)
+    nomination = Nomination(batch=batch, recipient=person)
+    _citation_apply(nomination, citation)
+    nomination.save()
+    _audit(actor, "nominated", nomination, batch, recipient=names_of(person))
     return nomination
 
 
@@ -233,7 +508,7 @@ def nomination_update(
 
 @transaction.atomic
 def nomination_edit(
-    *, nomination: Nomination, recipient: RecipientData, citation: str, actor: Any
+    *, nomination: Nomination, recipient: RecipientData, citation: Citation, actor: Any
 ) -> Nomination:
     """Corrects who is nominated and why, while the batch is a draft."""
     batch = _locked_batch(nomination.batch)
@@ -241,19 +516,17 @@ def nomination_edit(
         raise BatchLocked()
     nomination = Nomination.objects.select_for_update().get(pk=nomination.pk)
     person = nomination.recipient
-    before = {"name": person.name, "citation": nomination.citation}
-    for field, value in recipient.__dict__.items():
-        setattr(person, field, value)
+    before = {"name": names_of(person), "citation": names_of(nomination, "citation")}
+    _recipient_apply(person, recipient, event=batch.category.event)
     person.save()
-    nomination.citation = citation
-    nomination.save(update_fields=["citation"])
+    nomination.save(update_fields=_citation_apply(nomination, citation))
     _audit(
         actor,
         "nomination_changed",
         nomination,
         batch,
         before=before,
-        after={"name": person.name, "citation": citation},
+        after={"name": names_of(person), "citation": names_of(nomination, "citation")},
     )
     return nomination
 
@@ -262,7 +535,7 @@ def nomination_edit(
 def nominations_import(
     *,
     batch: AwardBatch,
-    rows: list[tuple[RecipientData, str]],
+    rows: list[tuple[RecipientData, Citation]],
     actor: Any,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
@@ -271,8 +544,10 @@ def nominations_import(
     if not batch.is_draft:
         raise BatchLocked()
     for done, (recipient, citation) in enumerate(rows, start=1):
-        person = Recipient.objects.create(**recipient.__dict__)
-        Nomination.objects.create(batch=batch, recipient=person, citation=citation)
+        person = _recipient_create(recipient, event=batch.category.event)
+        nomination = Nomination(batch=batch, recipient=person)
+        _citation_apply(nomination, citation)
+        nomination.save()
         if progress is not None:
             progress(done, len(rows))
     _audit(actor, "nominations_imported", batch, batch, count=len(rows))
@@ -556,7 +831,7 @@ def nominations_decide(
 def awarded_in_order(batch: AwardBatch) -> list[Nomination]:
     """Awarded nominations in run-of-show order, then the rest by nomination."""
     awarded = batch.nominations.filter(status=Nomination.Status.AWARDED).select_related(
-        "recipient"
+        "recipient__district"
     )
     return order_by_run_of_show(batch, list(awarded))
 
@@ -632,14 +907,15 @@ def batch_announce(*, batch: AwardBatch, actor: Any) -> AwardBatch:
         for certificate in certificates:
             recipient = certificate.nomination.recipient
             if recipient.email:
-                registration_reserve(
-                    session=batch.ceremony_session,
-                    attendee=AttendeeData(
+                # The seat carries the name the recipient's own mail uses.
+                with translation.override(recipient.language):
+                    guest = AttendeeData(
                         full_name=recipient.name,
                         email=recipient.email,
                         organisation=recipient.affiliation,
-                    ),
-                )
+                        language=recipient.language,
+                    )
+                registration_reserve(session=batch.ceremony_session, attendee=guest)
     return batch
 
 
@@ -693,17 +969,11 @@ def certificate_revoke(
     certificate.status = Certificate.Status.REVOKED
     certificate.revoked_reason = reason
     certificate.revoked_at = timezone.now()
-    # The stored PDF no longer tells the truth: the next download renders it anew.
-    certificate.pdf = None
+    # The stored PDFs no longer tell the truth: the next download draws them anew.
+    certificate.pdfs.all().delete()
     certificate.pdf_rendered_at = None
     certificate.save(
-        update_fields=[
-            "status",
-            "revoked_reason",
-            "revoked_at",
-            "pdf",
-            "pdf_rendered_at",
-        ]
+        update_fields=["status", "revoked_reason", "revoked_at", "pdf_rendered_at"]
     )
     _audit(actor, "certificate_revoked", certificate, certificate.batch, reason=reason)
     return certificate

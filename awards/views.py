@@ -33,18 +33,30 @@ from .tokens import account_serves_one_event, judge_invitation_token
 
 
 def honour_roll(request: HttpRequest) -> HttpResponse:
-    district = request.GET.get("district", "").strip()[:100]
-    batches = []
-    for batch in selectors.honour_roll():
-        awarded = order_by_run_of_show(batch, batch.awarded)  # type: ignore[attr-defined]
-        if district:
-            awarded = [
-                n for n in awarded if district.lower() in n.recipient.district.lower()
-            ]
-        if awarded:
-            batches.append({"batch": batch, "awarded": awarded})
+    """Everyone awarded, in the reader's language; found by district (either
+    language), by words, by batch and by category."""
+    filters = selectors.honour_roll_filters(request.GET)
+    batches = [
+        {
+            "batch": batch,
+            "awarded": order_by_run_of_show(batch, batch.awarded),  # type: ignore[attr-defined]
+        }
+        for batch in selectors.honour_roll(**filters)
+    ]
+    batch_choices, category_choices = selectors.honour_roll_choices()
     return render(
-        request, "awards/honour_roll.html", {"batches": batches, "district": district}
+        request,
+        "awards/honour_roll.html",
+        {
+            "batches": batches,
+            "district": filters["district"].strip(),
+            "search": filters["search"].strip(),
+            "batch_id": filters["batch_id"],
+            "category_id": filters["category_id"],
+            "filtered": any(filters.values()),
+            "batch_choices": batch_choices,
+            "category_choices": category_choices,
+        },
     )
 
 
@@ -193,7 +205,7 @@ def judging(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_for_judge(request, batch_id)
     nominations = list(
         batch.nominations.exclude(status=Nomination.Status.WITHDRAWN)
-        .select_related("recipient")
+        .select_related("recipient__district")
         .order_by("pk")
     )
     mine = {

@@ -84,7 +84,11 @@ def build_world(tag: str) -> World:
     )
     nomination_create(
         batch=batch,
-        recipient=RecipientData(kind="organisation", name=f"Nominee {tag.upper()}"),
+        recipient=RecipientData(
+            kind="organisation",
+            name=f"Nominee {tag.upper()}",
+            district=f"District of {tag.upper()}",
+        ),
         citation=f"Citation of {tag.upper()}",
         actor=organiser,
     )
@@ -110,6 +114,7 @@ def build_world(tag: str) -> World:
         certificate.number,
         judge.email,
         f"Question of {tag.upper()}",
+        f"District of {tag.upper()}",
     ]
     return World(organiser, event, session, registration, batch, markers, judge)
 
@@ -150,6 +155,7 @@ def fill_route(route: str, world: World) -> str:
         "number": world.batch.certificates.first().number,
         "user_id": world.judge.pk,
         "question_id": Question.objects.filter(event=world.event).first().pk,
+        "district_id": world.event.districts.first().pk,
     }
     if "/mail/" in route:
         values["pk"] = values["id"] = values["notification_id"]

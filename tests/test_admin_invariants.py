@@ -351,7 +351,7 @@ def test_a_batch_ceremony_must_be_a_session_of_its_own_event(operator) -> None:
         "/admin/awards/awardbatch/add/",
         category=category.pk,
         number=4,
-        title="Fourth batch",
+        title_en="Fourth batch",
         ceremony_session=theirs_ceremony.pk,
     )
 
@@ -369,7 +369,7 @@ def test_categories_and_batches_are_created_through_the_audited_services(
         operator,
         "/admin/awards/awardcategory/add/",
         event=event.pk,
-        name="Demonstration base",
+        name_en="Demonstration base",
         recipient_kind="organisation",
     )
     category = AwardCategory.objects.get(event=event)
@@ -378,7 +378,7 @@ def test_categories_and_batches_are_created_through_the_audited_services(
         "/admin/awards/awardbatch/add/",
         category=category.pk,
         number=4,
-        title="Fourth batch",
+        title_en="Fourth batch",
         ceremony_session=ceremony.pk,
     )
     batch = AwardBatch.objects.get(category=category)

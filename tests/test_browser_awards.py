@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 NOMINATIONS_CSV = (
     "name,district,email,citation\n"
-    "万头社区,江北区,wantou@example.org,二十年社区服务\n"
+    "湾头社区,江北区,wantou@example.org,二十年社区服务\n"
     "Demo Community 07,Haishu District,,Volunteers in every building\n"
 )
 
@@ -89,7 +89,7 @@ def test_the_award_workflow_from_batch_to_certificate(
             # A new batch of the category, its ceremony chosen from this event.
             page.get_by_role("link", name="New batch").click()
             page.get_by_label("Number").fill("5")
-            page.get_by_label("Title").fill("第五批市级社会工作示范基地")
+            page.get_by_label("Title (Chinese)").fill("第五批市级社会工作示范基地")
             page.get_by_label("Ceremony session").select_option(label="Award ceremony")
             page.get_by_role("button", name="Save").click()
             expect(page.get_by_test_id("batch-status")).to_have_text("Draft")
@@ -155,7 +155,7 @@ def test_the_award_workflow_from_batch_to_certificate(
 
             # The awardee's email links to the certificate; the public sees it.
             certificate = Certificate.objects.get(
-                nomination__recipient__name="万头社区"
+                nomination__recipient__name="湾头社区"
             )
             mail = Notification.objects.get(
                 kind="award_announced", recipient="wantou@example.org"
@@ -165,7 +165,7 @@ def test_the_award_workflow_from_batch_to_certificate(
             expect(
                 page.get_by_role("heading", name="第五批市级社会工作示范基地")
             ).to_be_visible()
-            expect(page.get_by_text("万头社区")).to_be_visible()
+            expect(page.get_by_text("湾头社区")).to_be_visible()
             page.get_by_role("link", name=certificate.number).click()
             expect(page.get_by_text("Valid")).to_be_visible()
         finally:

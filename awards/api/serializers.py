@@ -1,7 +1,15 @@
-"""Shapes of the awards API (API.md)."""
+"""Shapes of the awards API (API.md).
+
+Texts organisers write hold both languages: ``name`` answers in the request's
+language (Accept-Language), falling back to the other one, and is written in
+it; ``name_zh_hans`` and ``name_en`` read and write one language each.
+"""
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from modeltranslation.utils import get_language
 from rest_framework import serializers
 
 from events.validators import clean_free_text, no_control_characters
@@ -24,15 +32,57 @@ def free_text(max_length: int, **kwargs: Any) -> serializers.CharField:
     )
 
 
+LANGUAGE_SUFFIXES = ("zh_hans", "en")
+
+
+def active_suffix() -> str:
+    """The column suffix of the request's language: zh_hans or en."""
+    return get_language().replace("-", "_")
+
+
+def language_columns(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` with each plain text moved to the request language's column; a
+    value given for that column itself wins."""
+    out = dict(data)
+    suffix = active_suffix()
+    for name in fields:
+        if name not in out:
+            continue
+        plain = out.pop(name)
+        out.setdefault(f"{name}_{suffix}", plain)
+    return out
+
+
+def require_one_language(data: dict[str, Any], name: str) -> None:
+    """A required text needs a value in at least one language (or the plain one)."""
+    if not any(
+        (data.get(key) or "").strip()
+        for key in (name, *(f"{name}_{s}" for s in LANGUAGE_SUFFIXES))
+    ):
+        raise serializers.ValidationError(
+            {name: [_("Give it in at least one language.")]}
+        )
+
+
 class CategoryInputSerializer(serializers.Serializer):
-    name = text(200)
+    name = text(200, required=False)
+    name_zh_hans = text(200, required=False, allow_blank=True, allow_null=True)
+    name_en = text(200, required=False, allow_blank=True, allow_null=True)
     recipient_kind = serializers.ChoiceField(
         choices=AwardCategory.RecipientKind.choices
     )
     description = free_text(5000, required=False, allow_blank=True)
+    description_zh_hans = free_text(
+        5000, required=False, allow_blank=True, allow_null=True
+    )
+    description_en = free_text(5000, required=False, allow_blank=True, allow_null=True)
     certificate_prefix = serializers.RegexField(
         r"^[A-Za-z0-9]{1,12}$", required=False, allow_blank=True
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        require_one_language(attrs, "name")
+        return language_columns(attrs, ("name", "description"))
 
 
 class CategoryOutputSerializer(serializers.ModelSerializer):
@@ -46,18 +96,28 @@ class CategoryOutputSerializer(serializers.ModelSerializer):
             "id",
             "event",
             "name",
+            "name_zh_hans",
+            "name_en",
             "recipient_kind",
             "description",
+            "description_zh_hans",
+            "description_en",
             "certificate_prefix",
         ]
 
 
 class BatchInputSerializer(serializers.Serializer):
     number = serializers.IntegerField(min_value=1, max_value=999)
-    title = text(300)
+    title = text(300, required=False)
+    title_zh_hans = text(300, required=False, allow_blank=True, allow_null=True)
+    title_en = text(300, required=False, allow_blank=True, allow_null=True)
     ceremony_session = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        require_one_language(attrs, "title")
+        return language_columns(attrs, ("title",))
 
 
 class BatchOutputSerializer(serializers.ModelSerializer):
@@ -73,24 +133,80 @@ class BatchOutputSerializer(serializers.ModelSerializer):
             "category",
             "number",
             "title",
+            "title_zh_hans",
+            "title_en",
             "status",
             "ceremony_session",
             "announced_at",
         ]
 
 
+RECIPIENT_TEXTS = ("name", "title", "affiliation", "street", "community")
+
+
 class RecipientSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AwardCategory.RecipientKind.choices)
-    name = text(200)
-    title = text(200, required=False, allow_blank=True, default="")
-    affiliation = text(200, required=False, allow_blank=True, default="")
-    district = text(100, required=False, allow_blank=True, default="")
+    name = text(200, required=False, allow_blank=True)
+    name_zh_hans = text(200, required=False, allow_blank=True, allow_null=True)
+    name_en = text(200, required=False, allow_blank=True, allow_null=True)
+    title = text(200, required=False, allow_blank=True)
+    title_zh_hans = text(200, required=False, allow_blank=True, allow_null=True)
+    title_en = text(200, required=False, allow_blank=True, allow_null=True)
+    affiliation = text(200, required=False, allow_blank=True)
+    affiliation_zh_hans = text(200, required=False, allow_blank=True, allow_null=True)
+    affiliation_en = text(200, required=False, allow_blank=True, allow_null=True)
+    street = text(100, required=False, allow_blank=True)
+    street_zh_hans = text(100, required=False, allow_blank=True, allow_null=True)
+    street_en = text(100, required=False, allow_blank=True, allow_null=True)
+    community = text(100, required=False, allow_blank=True)
+    community_zh_hans = text(100, required=False, allow_blank=True, allow_null=True)
+    community_en = text(100, required=False, allow_blank=True, allow_null=True)
+    district = text(
+        100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A district of the event's list, by its name in either language; "
+        "a new name adds it to the list.",
+    )
+    district_zh_hans = text(100, required=False, allow_blank=True, allow_null=True)
+    district_en = text(100, required=False, allow_blank=True, allow_null=True)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        require_one_language(attrs, "name")
+        return attrs
+
+
+def recipient_data(attrs: dict[str, Any]) -> Any:
+    """The service's RecipientData of a checked ``recipient``: each text in the
+    column of its language (plain ones in the request's)."""
+    from ..services import RecipientData
+
+    columns = language_columns(attrs, RECIPIENT_TEXTS)
+    texts = {
+        key: value
+        for key, value in columns.items()
+        if key.endswith(("_en", "_zh_hans"))
+    }
+    return RecipientData(
+        kind=columns["kind"],
+        district=columns.get("district", ""),
+        email=columns.get("email", ""),
+        texts=texts,
+    )
 
 
 class NominationInputSerializer(serializers.Serializer):
     recipient = RecipientSerializer()
-    citation = free_text(5000, required=False, allow_blank=True, default="")
+    citation = free_text(5000, required=False, allow_blank=True)
+    citation_zh_hans = free_text(
+        5000, required=False, allow_blank=True, allow_null=True
+    )
+    citation_en = free_text(5000, required=False, allow_blank=True, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return language_columns(attrs, ("citation",))
 
 
 class NominationUpdateSerializer(serializers.Serializer):
@@ -99,12 +215,43 @@ class NominationUpdateSerializer(serializers.Serializer):
         required=False,
     )
     citation = free_text(5000, required=False, allow_blank=True)
+    citation_zh_hans = free_text(
+        5000, required=False, allow_blank=True, allow_null=True
+    )
+    citation_en = free_text(5000, required=False, allow_blank=True, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return language_columns(attrs, ("citation",))
 
 
 class RecipientOutputSerializer(serializers.ModelSerializer):
+    district = serializers.SerializerMethodField(
+        help_text="The district's name in the request's language, else the other."
+    )
+    district_zh_hans = serializers.CharField(
+        source="district.name_zh_hans", read_only=True, allow_null=True
+    )
+    district_en = serializers.CharField(
+        source="district.name_en", read_only=True, allow_null=True
+    )
+
     class Meta:
         model = Recipient
-        fields = ["kind", "name", "title", "affiliation", "district", "email"]
+        fields = [
+            "kind",
+            *(
+                f"{name}{suffix}"
+                for name in RECIPIENT_TEXTS
+                for suffix in ("", "_zh_hans", "_en")
+            ),
+            "district",
+            "district_zh_hans",
+            "district_en",
+            "email",
+        ]
+
+    def get_district(self, recipient: Recipient) -> str:
+        return str(recipient.district) if recipient.district_id else ""
 
 
 class NominationOutputSerializer(serializers.ModelSerializer):
@@ -120,6 +267,8 @@ class NominationOutputSerializer(serializers.ModelSerializer):
             "batch",
             "recipient",
             "citation",
+            "citation_zh_hans",
+            "citation_en",
             "status",
             "mean_score",
             "reviews_count",
@@ -190,16 +339,32 @@ class HonourRecipientSerializer(serializers.Serializer):
     affiliation = serializers.CharField()
     district = serializers.CharField()
     certificate_number = serializers.CharField(allow_null=True)
+    name_zh_hans = serializers.CharField(allow_null=True)
+    name_en = serializers.CharField(allow_null=True)
+    title_zh_hans = serializers.CharField(allow_null=True)
+    title_en = serializers.CharField(allow_null=True)
+    affiliation_zh_hans = serializers.CharField(allow_null=True)
+    affiliation_en = serializers.CharField(allow_null=True)
+    district_zh_hans = serializers.CharField(allow_null=True)
+    district_en = serializers.CharField(allow_null=True)
 
 
 class HonourBatchSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     category = serializers.CharField(source="category.name")
+    category_id = serializers.IntegerField()
+    category_zh_hans = serializers.CharField(
+        source="category.name_zh_hans", allow_null=True
+    )
+    category_en = serializers.CharField(source="category.name_en", allow_null=True)
     number = serializers.IntegerField()
     title = serializers.CharField()
+    title_zh_hans = serializers.CharField(allow_null=True)
+    title_en = serializers.CharField(allow_null=True)
     announced_at = serializers.DateTimeField()
     recipients = serializers.SerializerMethodField()
 
+    @extend_schema_field(HonourRecipientSerializer(many=True))
     def get_recipients(self, batch: AwardBatch) -> list[dict[str, Any]]:
         rows = []
         for nomination in order_by_run_of_show(batch, batch.awarded):  # type: ignore[attr-defined]
@@ -211,8 +376,23 @@ class HonourBatchSerializer(serializers.Serializer):
                     "kind": recipient.kind,
                     "title": recipient.title,
                     "affiliation": recipient.affiliation,
-                    "district": recipient.district,
+                    "district": str(recipient.district)
+                    if recipient.district_id
+                    else "",
                     "certificate_number": certificate.number if certificate else None,
+                    **{
+                        f"{name}_{suffix}": getattr(recipient, f"{name}_{suffix}")
+                        for name in ("name", "title", "affiliation")
+                        for suffix in LANGUAGE_SUFFIXES
+                    },
+                    **{
+                        f"district_{suffix}": getattr(
+                            recipient.district, f"name_{suffix}"
+                        )
+                        if recipient.district_id
+                        else None
+                        for suffix in LANGUAGE_SUFFIXES
+                    },
                 }
             )
         return rows

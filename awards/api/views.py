@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -17,7 +19,7 @@ from events.api.views import IsOrganiserUser, paginated, problems
 from events.models import Session
 
 from .. import selectors, services
-from ..certificates import certificate_pdf
+from ..certificates import certificate_language, certificate_pdf
 from ..errors import AwardNotFound, NotAllowed
 from ..models import Nomination
 from .serializers import (
@@ -36,6 +38,7 @@ from .serializers import (
     ReviewOutputSerializer,
     RevokeInputSerializer,
     RunOfShowSerializer,
+    recipient_data,
 )
 
 
@@ -145,8 +148,12 @@ class BatchNominationsApi(APIView):
         data.is_valid(raise_exception=True)
         nomination = services.nomination_create(
             batch=batch,
-            recipient=services.RecipientData(**data.validated_data["recipient"]),
-            citation=data.validated_data["citation"],
+            recipient=recipient_data(data.validated_data["recipient"]),
+            citation={
+                key: value
+                for key, value in data.validated_data.items()
+                if key.startswith("citation_")
+            },
             actor=request.user,
         )
         return Response(_nomination_out(nomination), status=status.HTTP_201_CREATED)
@@ -275,14 +282,28 @@ class CertificateApi(APIView):
 
 class CertificatePdfApi(APIView):
     @extend_schema(
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **problems(404)}
+        parameters=[
+            OpenApiParameter(
+                "lang",
+                OpenApiTypes.STR,
+                enum=["zh-hans", "en"],
+                description="The certificate's language; by default the request's "
+                "(Accept-Language).",
+            )
+        ],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **problems(404)},
     )
     def get(self, request: Request, number: str) -> HttpResponse:
         certificate = selectors.certificate_get_public(number=number)
+        language = certificate_language(
+            request.query_params.get("lang") or get_language()
+        )
         response = HttpResponse(
-            certificate_pdf(certificate), content_type="application/pdf"
+            certificate_pdf(certificate, language), content_type="application/pdf"
         )
         response["Content-Disposition"] = f'inline; filename="{certificate.number}.pdf"'
+        response["Content-Language"] = language
+        patch_vary_headers(response, ["Accept-Language"])
         return response
 
 
@@ -312,6 +333,29 @@ class CertificateRevokeApi(APIView):
 
 
 class HonourRollApi(APIView):
-    @extend_schema(responses={200: HonourBatchSerializer(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "district",
+                OpenApiTypes.STR,
+                description="Awardees of a district named so in either language "
+                "(part of the name, any letter case).",
+            ),
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="Awardees whose name, title, affiliation, street, "
+                "community or district holds these words, in either language.",
+            ),
+            OpenApiParameter("batch", OpenApiTypes.INT, description="A batch's id."),
+            OpenApiParameter(
+                "category", OpenApiTypes.INT, description="A category's id."
+            ),
+        ],
+        responses={200: HonourBatchSerializer(many=True)},
+    )
     def get(self, request: Request) -> Response:
-        return Response(HonourBatchSerializer(selectors.honour_roll(), many=True).data)
+        batches = selectors.honour_roll(
+            **selectors.honour_roll_filters(request.query_params)
+        )
+        return Response(HonourBatchSerializer(batches, many=True).data)

@@ -3,13 +3,14 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from events.console.access import organiser_event
 from events.models import Event
 
 from ..models import AuditEntry, Nomination
+from .forms import in_language
 
 # What each recorded action means, in the reader's words; an action recorded by a
 # later version and not named here is shown as recorded.
@@ -31,6 +32,9 @@ ACTIONS = {
     "run_of_show_changed": _("changed the run-of-show"),
     "certificate_revoked": _("revoked a certificate"),
     "certificate_reissued": _("reissued a certificate"),
+    "district_added": _("added a district"),
+    "district_renamed": _("renamed a district"),
+    "district_deleted": _("deleted a district"),
 }
 
 
@@ -62,10 +66,28 @@ DETAIL_LABELS = {
     "citation": _("citation"),
     "title": _("title"),
     "ceremony_session": _("ceremony session"),
+    "name_zh_hans": in_language(_("name"), "zh_hans"),
+    "name_en": in_language(_("name"), "en"),
+    "title_zh_hans": in_language(_("title"), "zh_hans"),
+    "title_en": in_language(_("title"), "en"),
+    "description_zh_hans": in_language(_("description"), "zh_hans"),
+    "description_en": in_language(_("description"), "en"),
+    "citation_zh_hans": in_language(_("citation"), "zh_hans"),
+    "citation_en": in_language(_("citation"), "en"),
 }
 
 
+def _in_language(texts: dict) -> str:
+    """A text recorded per language ({"en": ..., "zh_hans": ...}) in the reader's,
+    else the other one."""
+    mine = "zh_hans" if (get_language() or "").startswith("zh") else "en"
+    other = "en" if mine == "zh_hans" else "zh_hans"
+    return str(texts.get(mine) or texts.get(other) or "")
+
+
 def _value(value: object) -> str:
+    if isinstance(value, dict) and value and set(value) <= {"en", "zh_hans"}:
+        value = _in_language(value)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, list):

@@ -135,7 +135,7 @@ def _csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResp
 
 
 def _honour_roll(event: Event) -> list[dict[str, Any]]:
-    batches = selectors.honour_roll().filter(category__event=event)
+    batches = selectors.honour_roll(event=event)
     return [
         {
             "batch": batch,
@@ -160,6 +160,10 @@ def honour_roll_csv(request: HttpRequest, event: Event) -> StreamingHttpResponse
             "district",
             "certificate_number",
             "certificate_status",
+            "name_zh_hans",
+            "name_en",
+            "district_zh_hans",
+            "district_en",
         ]
         for entry in _honour_roll(event):
             batch = entry["batch"]
@@ -178,6 +182,10 @@ def honour_roll_csv(request: HttpRequest, event: Event) -> StreamingHttpResponse
                     person.district,
                     certificate.number if certificate else "",
                     certificate.status if certificate else "",
+                    person.name_zh_hans,
+                    person.name_en,
+                    person.district.name_zh_hans if person.district else "",
+                    person.district.name_en if person.district else "",
                 ]
 
     return _csv_response(rows(), f"{event.slug}-honour-roll.csv")

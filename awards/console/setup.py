@@ -46,7 +46,7 @@ def category_new(request: HttpRequest, event: Event) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.category_create(
-                event=event, data=form.cleaned_data, actor=request.user
+                event=event, data=_category_data(form), actor=request.user
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -64,10 +64,11 @@ def category_new(request: HttpRequest, event: Event) -> HttpResponse:
 @organiser_event
 def category_edit(request: HttpRequest, event: Event, category_id: int) -> HttpResponse:
     category = _category_in_event(event, category_id)
-    initial = {f: getattr(category, f) for f in CategoryForm.base_fields}
+    initial = {f: getattr(category, f) or "" for f in CategoryForm.base_fields}
     form = CategoryForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        changed = {f: form.cleaned_data[f] for f in form.changed_data}
+        data = _category_data(form)
+        changed = {f: data[f] for f in form.changed_data}
         try:
             if changed:
                 services.category_update(
@@ -96,7 +97,7 @@ def batch_new(request: HttpRequest, event: Event, category_id: int) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         try:
             batch = services.batch_create(
-                category=category, data=form.cleaned_data, actor=request.user
+                category=category, data=_batch_data(form), actor=request.user
             )
         except DomainError as exc:
             form.add_error("number", exc.detail)
@@ -116,12 +117,16 @@ def batch_edit(request: HttpRequest, event: Event, batch_id: int) -> HttpRespons
     batch = batch_in_event(event, batch_id)
     initial = {
         "number": batch.number,
-        "title": batch.title,
+        **{
+            f"title_{suffix}": value
+            for suffix, value in services.names_of(batch, "title").items()
+        },
         "ceremony_session": batch.ceremony_session,
     }
     form = BatchForm(request.POST or None, event=event, initial=initial)
     if request.method == "POST" and form.is_valid():
-        changed = {f: form.cleaned_data[f] for f in form.changed_data}
+        data = _batch_data(form)
+        changed = {f: data[f] for f in form.changed_data}
         try:
             if changed:
                 services.batch_update(batch=batch, data=changed, actor=request.user)
@@ -138,31 +143,60 @@ def batch_edit(request: HttpRequest, event: Event, batch_id: int) -> HttpRespons
     )
 
 
-def _recipient(data: dict[str, Any]) -> services.RecipientData:
-    fields = services.RecipientData.__dataclass_fields__
-    return services.RecipientData(**{k: v for k, v in data.items() if k in fields})
+def _category_data(form: CategoryForm) -> dict[str, Any]:
+    """The category's fields as the services take them: texts per language."""
+    data = form.texts()
+    data["recipient_kind"] = form.cleaned_data["recipient_kind"]
+    data["certificate_prefix"] = form.cleaned_data["certificate_prefix"]
+    return data
+
+
+def _batch_data(form: BatchForm) -> dict[str, Any]:
+    data: dict[str, Any] = form.texts()
+    data["number"] = form.cleaned_data["number"]
+    data["ceremony_session"] = form.cleaned_data["ceremony_session"]
+    return data
+
+
+def _nomination_initial(nomination: Nomination) -> dict[str, Any]:
+    person = nomination.recipient
+    initial: dict[str, Any] = {
+        "kind": person.kind,
+        "email": person.email,
+        "language": person.language,
+        "district": person.district_id,
+    }
+    for name in NominationForm.bilingual:
+        owner = nomination if name == "citation" else person
+        for suffix in ("zh_hans", "en"):
+            initial[f"{name}_{suffix}"] = getattr(owner, f"{name}_{suffix}") or ""
+    return initial
 
 
 @organiser_event
 def nomination_new(request: HttpRequest, event: Event, batch_id: int) -> HttpResponse:
     batch = batch_in_event(event, batch_id)
     form = NominationForm(
-        request.POST or None, initial={"kind": batch.category.recipient_kind}
+        request.POST or None,
+        event=event,
+        initial={"kind": batch.category.recipient_kind},
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.nomination_create(
+            nomination = services.nomination_create(
                 batch=batch,
-                recipient=_recipient(form.cleaned_data),
-                citation=form.cleaned_data["citation"],
+                recipient=form.recipient(),
+                citation=form.citation(),
                 actor=request.user,
             )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
         except DomainError as exc:
             form.add_error(None, exc.detail)
         else:
             messages.success(
                 request,
-                _("%(name)s is nominated.") % {"name": form.cleaned_data["name"]},
+                _("%(name)s is nominated.") % {"name": nomination.recipient.name},
             )
             if "another" in request.POST:
                 return redirect(
@@ -185,20 +219,19 @@ def nomination_edit(
 ) -> HttpResponse:
     batch = batch_in_event(event, batch_id)
     nomination = _nomination_in_batch(batch, nomination_id)
-    person = nomination.recipient
-    initial = {
-        f: getattr(person, f) for f in NominationForm.base_fields if f != "citation"
-    }
-    initial["citation"] = nomination.citation
-    form = NominationForm(request.POST or None, initial=initial)
+    form = NominationForm(
+        request.POST or None, event=event, initial=_nomination_initial(nomination)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.nomination_edit(
                 nomination=nomination,
-                recipient=_recipient(form.cleaned_data),
-                citation=form.cleaned_data["citation"],
+                recipient=form.recipient(),
+                citation=form.citation(),
                 actor=request.user,
             )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
         except DomainError as exc:
             form.add_error(None, exc.detail)
         else:

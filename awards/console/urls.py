@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, batches, ceremony, certificates, judges, setup, views
+from . import audit, batches, ceremony, certificates, districts, judges, setup, views
 
 app_name = "awards_console"
 
@@ -18,6 +18,17 @@ urlpatterns = [
         "<slug:slug>/awards/honour-roll/print/",
         certificates.honour_roll_print,
         name="honour_roll_print",
+    ),
+    path("<slug:slug>/awards/districts/", districts.district_list, name="districts"),
+    path(
+        "<slug:slug>/awards/districts/<int:district_id>/",
+        districts.district_rename,
+        name="district_rename",
+    ),
+    path(
+        "<slug:slug>/awards/districts/<int:district_id>/delete/",
+        districts.district_delete,
+        name="district_delete",
     ),
     path("<slug:slug>/awards/categories/new/", setup.category_new, name="category_new"),
     path(

@@ -1,7 +1,8 @@
 """``manage.py import_nominations FILE.csv --batch ID``: all rows, or none.
 
 Columns: kind, name, title, affiliation, district, street, community, email, citation
-(only ``name`` is required; ``kind`` defaults to the category's recipient kind). The
+(only ``name`` is required; ``kind`` defaults to the category's recipient kind), and
+per language name_zh_hans, name_en, district_zh_hans, district_en and so on. The
 console's import page does the same through the same functions.
 """
 
