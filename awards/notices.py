@@ -1,5 +1,6 @@
 """Award mail: the award notice (congratulations, the certificate link, the
-ceremony invitation) and the judges' invitation and reminder.
+ceremony invitation) and the judges' invitation and reminder, each in its
+reader's language with the event's branding.
 """
 
 import uuid
@@ -8,17 +9,22 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
+from events.notices import branding, ics_language, logo_recipe, mail_language
 from notifications.ics import calendar_file
-from notifications.services import Email
+from notifications.services import Email, sender_address, sender_name
 
 from .models import AwardBatch, Certificate, Nomination, Review
 from .tokens import account_serves_one_event, judge_invitation_token
 
 
 def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Email]:
+    """The award notice of each certificate whose recipient has an address, in the
+    recipient's language: names, titles and venue in it, else in the other one."""
     event = batch.category.event
     ceremony = batch.ceremony_session
     emails = []
@@ -26,55 +32,69 @@ def award_notices(batch: AwardBatch, certificates: list[Certificate]) -> list[Em
         recipient = certificate.nomination.recipient
         if not recipient.email:
             continue
+        language = mail_language(recipient.language)
         verify_url = settings.SITE_URL + reverse(
             "awards:verify", kwargs={"number": certificate.number}
         )
-        context: dict[str, object] = {
-            "full_name": recipient.name,
-            "award_title": batch.title,
-            "category_name": batch.category.name,
-            "event_title": event.title,
-            "certificate_number": certificate.number,
-            "verify_url": verify_url,
-            "timezone": event.timezone,
-        }
-        attachments = []
-        if ceremony is not None and not ceremony.is_cancelled:
-            venue = ceremony.venue or event.venue
-            context.update(
-                session_title=ceremony.title,
-                starts_at=ceremony.starts_at.isoformat(),
-                ends_at=ceremony.ends_at.isoformat(),
-                venue_name=venue.name if venue else "",
-                venue_address=venue.address if venue else "",
-            )
-            ics = calendar_file(
-                uid=f"session-{ceremony.pk}-certificate-{certificate.number}@podium",
-                sequence=ceremony.sequence,
-                starts_at=ceremony.starts_at,
-                ends_at=ceremony.ends_at,
-                summary=f"{event.title}: {ceremony.title}",
-                location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
-                url=verify_url,
-            )
-            attachments.append(
-                {
-                    "filename": "ceremony.ics",
-                    "mimetype": "text/calendar; method=PUBLISH",
-                    "content": ics.decode(),
-                }
-            )
+        with translation.override(language):
+            context: dict[str, object] = {
+                "full_name": recipient.name,
+                "award_title": batch.title,
+                "category_name": batch.category.name,
+                "event_title": event.title,
+                "certificate_number": certificate.number,
+                "verify_url": verify_url,
+                "timezone": event.timezone,
+                **branding(event),
+            }
+            attachments = []
+            if ceremony is not None and not ceremony.is_cancelled:
+                venue = ceremony.venue or event.venue
+                location = f"{venue.name}, {venue.address}".strip(", ") if venue else ""
+                context.update(
+                    session_title=ceremony.title,
+                    starts_at=ceremony.starts_at.isoformat(),
+                    ends_at=ceremony.ends_at.isoformat(),
+                    venue_name=venue.name if venue else "",
+                    venue_address=venue.address if venue else "",
+                )
+                ics = calendar_file(
+                    uid=f"session-{ceremony.pk}-certificate-{certificate.number}@podium",
+                    sequence=ceremony.sequence,
+                    starts_at=ceremony.starts_at,
+                    ends_at=ceremony.ends_at,
+                    summary=gettext("%(event)s: %(session)s")
+                    % {"event": event.title, "session": ceremony.title},
+                    location=location,
+                    description=(
+                        f"{gettext('Certificate number:')} {certificate.number}\n"
+                        f"{gettext('Verify the certificate:')} {verify_url}"
+                    ),
+                    url=verify_url,
+                    organizer_name=event.organiser_name or sender_name(),
+                    organizer_email=sender_address(),
+                    language=ics_language(language),
+                )
+                attachments.append(
+                    {
+                        "filename": "ceremony.ics",
+                        "mimetype": "text/calendar; method=PUBLISH",
+                        "content": ics.decode(),
+                    }
+                )
         emails.append(
             Email(
                 kind="award_announced",
                 to=recipient.email,
+                to_name=str(context["full_name"]),
+                from_name=str(context["organiser_name"]),
                 template="awards/email/award_announced",
                 dedupe_key=f"award_announced:certificate:{certificate.pk}",
                 context=context,
-                language=recipient.language,
+                language=language,
                 about=("awards.certificate", str(certificate.pk)),
                 scope=f"event:{event.pk}",
-                attachments=attachments,
+                attachments=[*attachments, *logo_recipe(event)],
             )
         )
     return emails
@@ -117,10 +137,12 @@ def judge_link(judge: Any, batch: AwardBatch) -> tuple[str, bool]:
 
 
 def _judge_context(judge: Any, batch: AwardBatch) -> dict[str, object]:
+    """What a judge's email shows, in the active language."""
     link, sets_password = judge_link(judge, batch)
     open_nominations = batch.nominations.exclude(status=Nomination.Status.WITHDRAWN)
+    event = batch.category.event
     return {
-        "event_title": batch.category.event.title,
+        "event_title": event.title,
         "batch_title": batch.title,
         "category_name": batch.category.name,
         "link_url": link,
@@ -133,32 +155,48 @@ def _judge_context(judge: Any, batch: AwardBatch) -> dict[str, object]:
             judge=judge, nomination__in=open_nominations
         ).count(),
         "email": judge.email or judge.get_username(),
+        **branding(event),
     }
+
+
+def _judge_email(
+    judge: Any, batch: AwardBatch, language: str, *, kind: str, dedupe_key: str
+) -> Email:
+    language = mail_language(language)
+    with translation.override(language):
+        context = _judge_context(judge, batch)
+    return Email(
+        kind=kind,
+        to=judge.email or judge.get_username(),
+        to_name=judge.get_full_name(),
+        from_name=str(context["organiser_name"]),
+        template=f"awards/email/{kind}",
+        dedupe_key=dedupe_key,
+        context=context,
+        language=language,
+        about=("auth.user", str(judge.pk)),
+        scope=f"event:{batch.category.event_id}",
+        attachments=logo_recipe(batch.category.event),
+    )
 
 
 def judge_invitation(judge: Any, batch: AwardBatch, language: str) -> Email:
     """The invitation to judge a batch; one per judge and batch."""
-    return Email(
+    return _judge_email(
+        judge,
+        batch,
+        language,
         kind="judge_invited",
-        to=judge.email or judge.get_username(),
-        template="awards/email/judge_invited",
         dedupe_key=f"judge_invited:batch:{batch.pk}:user:{judge.pk}",
-        context=_judge_context(judge, batch),
-        language=language,
-        about=("auth.user", str(judge.pk)),
-        scope=f"event:{batch.category.event_id}",
     )
 
 
 def judge_reminder(judge: Any, batch: AwardBatch, language: str) -> Email:
     """A reminder to score; each one the organiser sends is its own cause."""
-    return Email(
+    return _judge_email(
+        judge,
+        batch,
+        language,
         kind="judge_reminded",
-        to=judge.email or judge.get_username(),
-        template="awards/email/judge_reminded",
         dedupe_key=f"judge_reminded:batch:{batch.pk}:user:{judge.pk}:{uuid.uuid4().hex}",
-        context=_judge_context(judge, batch),
-        language=language,
-        about=("auth.user", str(judge.pk)),
-        scope=f"event:{batch.category.event_id}",
     )

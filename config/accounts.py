@@ -133,6 +133,7 @@ class OutboxPasswordResetForm(PasswordResetForm):
                 Email(
                     kind="password_reset",
                     to=to_email,
+                    to_name=context["user"].get_full_name(),
                     template="registration/email/password_reset",
                     # Each request is its own cause; the limits bound how many.
                     dedupe_key=f"password_reset:{context['user'].pk}:{uuid.uuid4()}",
@@ -210,6 +211,7 @@ def sign_in_locked_notice(
             Email(
                 kind="sign_in_locked",
                 to=user.email,
+                to_name=user.get_full_name(),
                 template="registration/email/sign_in_locked",
                 dedupe_key=f"sign_in_locked:{user.pk}:{window}",
                 context={

@@ -12,7 +12,8 @@ import segno
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from notifications.ics import calendar_file
 from notifications.services import (
@@ -20,6 +21,8 @@ from notifications.services import (
     notifications_cancel,
     notifications_enqueue,
     notifications_planned,
+    sender_address,
+    sender_name,
 )
 
 from .models import Event, Registration, Session, SessionReminder
@@ -38,22 +41,91 @@ WITH_TICKET = {"registration_confirmed", "registration_promoted", "manage_link"}
 REMINDER = "session_reminder"
 
 
-def registration_calendar(
-    registration: Registration, *, cancelled: bool = False
-) -> bytes:
-    """The registration's calendar file; its UID never changes, its SEQUENCE rises."""
+def mail_language(language: str | None) -> str:
+    """A row's language: one of LANGUAGES, the site's default otherwise."""
+    known = {code for code, _name in settings.LANGUAGES}
+    return language if language in known else settings.LANGUAGE_CODE
+
+
+def ics_language(language: str) -> str:
+    """The BCP 47 tag a calendar file says its texts are in (zh-hans -> zh-Hans)."""
+    return "zh-Hans" if language.lower().startswith("zh") else language
+
+
+def branding(event: Event) -> dict[str, str]:
+    """What an email shows of who runs the event, in the active language."""
+    return {
+        "organiser_name": event.organiser_name or "",
+        "accent_colour": event.accent_colour or "",
+    }
+
+
+def logo_recipe(event: Event) -> list[dict[str, str]]:
+    """The event's logo as an inline image, read from storage when the email is
+    drawn (``notifications.delivery``); nothing when the event has none."""
+    if not event.logo:
+        return []
+    return [
+        {
+            "filename": "logo",
+            "mimetype": "image/png",
+            "draw": "stored_image",
+            "stored_image": str(event.logo.name),
+            "content_id": "event-logo",
+            "context_key": "logo_cid",
+        }
+    ]
+
+
+def _with_logo(event: Event, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if any(a.get("context_key") == "logo_cid" for a in attachments):
+        return attachments
+    return [*attachments, *logo_recipe(event)]
+
+
+def calendar_fields(
+    registration: Registration, *, cancelled: bool = False, language: str = ""
+) -> dict[str, Any]:
+    """The ``calendar_file`` arguments of a registration, in its language.
+
+    Its UID never changes, its SEQUENCE rises; the organiser is the event's
+    issuing body at the address Podium's mail comes from. ``language`` (the
+    registration's by default) is the one its texts are in.
+    """
+    language = mail_language(language or registration.language)
     session = registration.session
-    venue = session.venue or session.event.venue
+    event = session.event
+    with translation.override(language):
+        venue = session.venue or event.venue
+        manage_url = registration.manage_url
+        return {
+            "uid": f"session-{session.pk}-registration-{registration.code}@podium",
+            "sequence": session.sequence,
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+            "summary": gettext("%(event)s: %(session)s")
+            % {"event": event.title, "session": session.title},
+            "location": f"{venue.name}, {venue.address}".strip(", ") if venue else "",
+            "description": "\n".join(
+                [
+                    f"{gettext('Ticket code:')} {registration.code}",
+                    f"{gettext('See or cancel your registration:')} {manage_url}",
+                ]
+            ),
+            "url": manage_url,
+            "cancelled": cancelled or session.is_cancelled,
+            "organizer_name": event.organiser_name or sender_name(),
+            "organizer_email": sender_address(),
+            "language": ics_language(language),
+        }
+
+
+def registration_calendar(
+    registration: Registration, *, cancelled: bool = False, language: str = ""
+) -> bytes:
+    """The registration's calendar file, in its language (or ``language``)."""
     return calendar_file(
-        uid=f"session-{session.pk}-registration-{registration.code}@podium",
-        sequence=session.sequence,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        summary=f"{session.event.title}: {session.title}",
-        location=f"{venue.name}, {venue.address}".strip(", ") if venue else "",
-        description=registration.manage_url,
-        url=registration.manage_url,
-        cancelled=cancelled or session.is_cancelled,
+        **calendar_fields(registration, cancelled=cancelled, language=language)
     )
 
 
@@ -84,6 +156,9 @@ def _qr_png(registration: Registration) -> str:
 
 
 def _context(registration: Registration, **extra: object) -> dict[str, object]:
+    """What a registration's email shows, in the active language (the caller's
+    ``translation.override`` of the registration's): titles, venue and organiser
+    in that language, else in the other one."""
     session = registration.session
     event: Event = session.event
     venue = session.venue or event.venue
@@ -100,6 +175,7 @@ def _context(registration: Registration, **extra: object) -> dict[str, object]:
         "timezone": event.timezone,
         "venue_name": venue.name if venue else "",
         "venue_address": venue.address if venue else "",
+        **branding(event),
         **extra,
     }
 
@@ -117,28 +193,15 @@ def ticket_attachment_recipes(registration: Registration) -> list[dict[str, Any]
     bytes ``ticket_attachments`` gives: the calendar's DTSTAMP is the moment of
     the registration, as if drawn then.
     """
-    session = registration.session
-    venue = session.venue or session.event.venue
-    manage_url = registration.manage_url
+    fields = calendar_fields(registration)
+    for key in ("starts_at", "ends_at"):
+        fields[key] = fields[key].isoformat()
     return [
         {
             "filename": "invite.ics",
             "mimetype": "text/calendar; method=PUBLISH",
             "draw": "calendar",
-            "calendar": {
-                "uid": f"session-{session.pk}-registration-{registration.code}@podium",
-                "sequence": session.sequence,
-                "starts_at": session.starts_at.isoformat(),
-                "ends_at": session.ends_at.isoformat(),
-                "summary": f"{session.event.title}: {session.title}",
-                "location": f"{venue.name}, {venue.address}".strip(", ")
-                if venue
-                else "",
-                "description": manage_url,
-                "url": manage_url,
-                "cancelled": session.is_cancelled,
-                "stamp": timezone.now().isoformat(),
-            },
+            "calendar": {**fields, "stamp": timezone.now().isoformat()},
         },
         {
             "filename": f"ticket-{registration.code}.png",
@@ -189,21 +252,27 @@ def registration_email(
     attachments: list[dict[str, Any]] | None = None,
     **extra: object,
 ) -> Email:
+    language = mail_language(registration.language)
+    event = registration.session.event
     confirmed = registration.status == Registration.Status.CONFIRMED
     if attachments is None:
         attachments = _attachments(registration, kind, confirmed=confirmed)
     if any(a.get("content_id") == "ticket-qr" for a in attachments):
         extra["qr_cid"] = "ticket-qr"
+    with translation.override(language):
+        context = _context(registration, **extra)
     return Email(
         kind=kind,
         to=registration.email,
+        to_name=registration.full_name,
+        from_name=str(context["organiser_name"]),
         template=f"{TEMPLATES}{kind}",
         dedupe_key=dedupe_key,
-        context=_context(registration, **extra),
-        language=registration.language,
+        context=context,
+        language=language,
         about=(ABOUT, str(registration.pk)),
         scope=f"event:{registration.session.event_id}",
-        attachments=attachments,
+        attachments=_with_logo(event, attachments),
         unsubscribable=kind == REMINDER,
     )
 
@@ -318,25 +387,36 @@ def event_cancelled_notices_queue(
         own.sort(key=lambda r: (r.session.starts_at, r.session.pk, r.pk))
         latest = max(own, key=lambda r: (r.created_at, r.pk))
         first = min(own, key=lambda r: r.pk)
+        language = mail_language(latest.language)
         sessions = []
         attachments = []
+        with translation.override(language):
+            for registration in own:
+                session = registration.session
+                venue = session.venue or event.venue
+                sessions.append(
+                    {
+                        "title": session.title,
+                        "starts_at": session.starts_at.isoformat(),
+                        "ends_at": session.ends_at.isoformat(),
+                        "venue_name": venue.name if venue else "",
+                    }
+                )
+            context = {
+                "full_name": latest.full_name,
+                "event_title": event.title,
+                "timezone": event.timezone,
+                "sessions": sessions,
+                **branding(event),
+            }
         for registration in own:
-            session = registration.session
-            venue = session.venue or event.venue
-            sessions.append(
-                {
-                    "title": session.title,
-                    "starts_at": session.starts_at.isoformat(),
-                    "ends_at": session.ends_at.isoformat(),
-                    "venue_name": venue.name if venue else "",
-                }
-            )
             attachments.append(
                 {
-                    "filename": f"cancelled-{session.pk}.ics",
+                    "filename": f"cancelled-{registration.session.pk}.ics",
                     "mimetype": "text/calendar; method=CANCEL",
+                    # In the email's language, whatever each registration's.
                     "content": registration_calendar(
-                        registration, cancelled=True
+                        registration, cancelled=True, language=language
                     ).decode(),
                 }
             )
@@ -344,18 +424,15 @@ def event_cancelled_notices_queue(
             Email(
                 kind="event_cancelled",
                 to=latest.email,
+                to_name=latest.full_name,
+                from_name=str(context["organiser_name"]),
                 template=f"{TEMPLATES}event_cancelled",
                 dedupe_key=f"event_cancelled:{event.pk}:{first.pk}",
-                context={
-                    "full_name": latest.full_name,
-                    "event_title": event.title,
-                    "timezone": event.timezone,
-                    "sessions": sessions,
-                },
-                language=latest.language,
+                context=context,
+                language=language,
                 about=(ABOUT, str(first.pk)),
                 scope=f"event:{event.pk}",
-                attachments=attachments,
+                attachments=_with_logo(event, attachments),
             )
         )
     notifications_enqueue(emails)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import SafeMIMEMultipart
 from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -31,7 +32,7 @@ def render_message(
     *,
     redact: bool = False,
     renderer: "BatchRenderer | None" = None,
-) -> EmailMultiAlternatives:
+) -> "PodiumEmail":
     """The email of a row, in the recipient's language.
 
     ``redact`` is for showing the email to anyone but its recipient (the console's
@@ -40,15 +41,33 @@ def render_message(
     ``renderer`` (a delivery batch's) renders the templates once for the rows that
     share them and knows the batch's unsubscribe links; the email is the same.
     """
-    from .services import message_id_for, unsubscribe_url
+    from .services import message_id_for, sender_address, sender_name, unsubscribe_url
 
-    context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
+    # Recipes are drawn first, so that the templates know which inline images came
+    # (a logo whose file is gone is left out, and so is its <img>). They are kept on
+    # the row object (not saved), so that whoever shows the row after rendering it
+    # (the console's preview) sees the same bytes.
+    drawn = attachments_drawn(
+        notification.attachments,
+        images=renderer.stored_images if renderer is not None else None,
+    )
+    notification.attachments = drawn
+    context: dict[str, Any] = {
+        **notification.context,
+        "site_url": settings.SITE_URL,
+        **inline_images(drawn),
+    }
     if redact:
         with translation.override(notification.language):
             hidden = str(_("[hidden: a personal one-time link]"))
         for key in notification.context.get("private", []):
             context[key] = hidden
-    headers = {"Message-ID": message_id_for(notification)}
+    headers = {
+        "Message-ID": message_id_for(notification),
+        # RFC 3834: a machine wrote this; auto-responders leave it unanswered.
+        "Auto-Submitted": "auto-generated",
+        "To": mailbox(str(context.get("to_name") or ""), notification.recipient),
+    }
     if notification.unsubscribable:
         link = (
             renderer.unsubscribe_link(notification.recipient)
@@ -64,32 +83,149 @@ def render_message(
         subject, text, html = render_parts(
             notification.template, notification.language, context
         )
-    message = EmailMultiAlternatives(
+    message = PodiumEmail(
         # One line, whatever the context held: no header can be injected.
         subject=_WHITESPACE.sub(" ", subject).strip(),
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=mailbox(
+            str(context.get("from_name") or "") or sender_name(), sender_address()
+        ),
+        # The envelope names the address alone; the To header (above) its owner too.
         to=[notification.recipient],
         headers=headers,
     )
     message.attach_alternative(html, "text/html")
-    # Recipes are drawn now and kept on the row object (not saved), so that whoever
-    # shows the row after rendering it (the console's preview) sees the same bytes.
-    notification.attachments = attachments_drawn(notification.attachments)
-    for attachment in notification.attachments:
+    for attachment in drawn:
         _attach(message, attachment)
     return message
 
 
-def attachments_drawn(attachments: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+class PodiumEmail(EmailMultiAlternatives):
+    """Django's email with inline images beside its HTML, and a To header that
+    always shows the address in angle brackets.
+
+    ``inline_images`` (those the HTML shows by ``cid:``) go with the HTML part in
+    a multipart/related (RFC 2387): text/plain, then the HTML and its images, as
+    alternatives; other attachments (calendar files) follow in multipart/mixed.
+    With no name to show, Django writes a bare To address; a bare To beside an HTML
+    part with an image is what spam filters see in bulk spam (SpamAssassin's
+    TO_NO_BRKTS_HTML_IMG), while ``<judge@example.org>`` is the same mailbox
+    written the other way RFC 5322 allows.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_images: list[MIMEImage] = []
+
+    def _create_alternatives(self, msg: Any) -> Any:
+        msg = super()._create_alternatives(msg)  # type: ignore[misc]
+        if not self.inline_images or not msg.is_multipart():
+            return msg
+        parts = msg.get_payload()
+        for n, part in enumerate(parts):
+            if part.get_content_type() == "text/html":
+                related = SafeMIMEMultipart(
+                    _subtype="related",
+                    encoding=self.encoding or settings.DEFAULT_CHARSET,
+                )
+                related.attach(part)
+                for image in self.inline_images:
+                    related.attach(image)
+                parts[n] = related
+                break
+        return msg
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        mime = super().message(*args, **kwargs)
+        to = mime["To"]
+        if to and "<" not in to and "," not in to:
+            mime.replace_header("To", f"<{to.strip()}>")
+        return mime
+
+
+# RFC 5322's specials: a name holding one is written as a quoted string.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def mailbox(name: str, address: str) -> str:
+    """``张伟 <zhang@example.org>``: a name (on one line, quoted where it holds a
+    special, so that any name parses back) and an address; Django encodes a
+    non-ASCII name (RFC 2047)."""
+    name = _WHITESPACE.sub(" ", name).strip()
+    if not name:
+        return address
+    if _SPECIALS.search(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
+def inline_images(attachments: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The template variables of the inline images drawn (``context_key``: its CID)."""
+    return {
+        a["context_key"]: a["content_id"]
+        for a in attachments
+        if a.get("context_key") and a.get("content_id")
+    }
+
+
+# The image types an inline image may be, told by their first bytes, not by a name.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _image_type(content: bytes) -> str | None:
+    for magic, mimetype in _IMAGE_MAGIC:
+        if content.startswith(magic):
+            return mimetype
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+# An inline image larger than this is left out rather than bloat every email.
+STORED_IMAGE_MAX_BYTES = 512 * 1024
+
+
+def stored_image(name: str) -> tuple[str, str] | None:
+    """An image kept through Django's storage (an event's logo): its bytes (in
+    base64) and type, or None when the file is gone, unreadable, too large or not
+    an image."""
+    from django.core.files.storage import default_storage
+
+    try:
+        with default_storage.open(name, "rb") as handle:
+            content = handle.read(STORED_IMAGE_MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:  # a missing file, a name storage refuses
+        logger.info("Inline image %r left out: %s", name, exc)
+        return None
+    mimetype = _image_type(content)
+    if mimetype is None or len(content) > STORED_IMAGE_MAX_BYTES:
+        logger.info("Inline image %r left out: not a small PNG/JPEG/GIF/WebP", name)
+        return None
+    return base64.b64encode(content).decode(), mimetype
+
+
+def attachments_drawn(
+    attachments: Sequence[dict[str, Any]],
+    *,
+    images: dict[str, tuple[str, str] | None] | None = None,
+) -> list[dict[str, Any]]:
     """The row's attachments with each recipe (``"draw"``) drawn into its content.
 
     A request that queues an email writes down what to draw (a calendar file's
     fields, a QR code's text) rather than drawing it; the worker draws it here.
     ``"calendar"``: the keyword arguments of ``notifications.ics.calendar_file``
     (times in ISO 8601). ``"qr_png"``: a QR Code (never a Micro QR) of ``data``
-    with segno's ``error``, ``scale`` and ``border``. Anything else is refused
-    (a ``ValueError``: the row cannot be rendered).
+    with segno's ``error``, ``scale`` and ``border``. ``"stored_image"``: the
+    image file ``stored`` names in Django's storage, read now (an organiser may
+    have changed it since), its type told by its bytes; left out, with nothing
+    else, when it is missing or not an image. ``images`` caches those reads
+    (a batch reads each logo once). Anything else is refused (a ``ValueError``:
+    the row cannot be rendered).
     """
     drawn = []
     for attachment in attachments:
@@ -117,6 +253,21 @@ def attachments_drawn(attachments: Sequence[dict[str, Any]]) -> list[dict[str, A
                 buffer, kind="png", scale=qr.get("scale", 8), border=qr.get("border", 4)
             )
             plain["content_base64"] = base64.b64encode(buffer.getvalue()).decode()
+        elif recipe == "stored_image":
+            name = str(attachment["stored_image"])
+            if images is not None and name in images:
+                image = images[name]
+            else:
+                image = stored_image(name)
+                if images is not None:
+                    images[name] = image
+            if image is None:
+                continue
+            content, mimetype = image
+            plain["mimetype"] = mimetype
+            plain["content_base64"] = content
+            extension = mimetype.split("/", 1)[1].replace("jpeg", "jpg")
+            plain["filename"] = f"{plain.get('filename') or 'image'}.{extension}"
         else:
             raise ValueError(f"unknown attachment recipe {recipe!r}")
         drawn.append(plain)
@@ -163,6 +314,8 @@ class BatchRenderer:
         self._links: dict[str, str] = unsubscribe_urls(
             [r.recipient for r in rows if r.unsubscribable]
         )
+        # Stored images (logos) read once per batch, and the same for every row.
+        self.stored_images: dict[str, tuple[str, str] | None] = {}
         self._slots: dict[tuple[Any, ...], list[str]] = {}
         self._groups: dict[tuple[Any, ...], Any] = {}
         self._members: dict[tuple[Any, ...], list[Notification]] = {}
@@ -214,9 +367,18 @@ class BatchRenderer:
         names = list(self._slots[key])
         if "unsubscribe_url" in context:
             names.append("unsubscribe_url")
-        if key not in self._groups:
-            self._groups[key] = self._prepare(row, context, names, members)
-        parts = self._groups[key]
+        # What the delivery added (an inline image that came or not) splits a group.
+        added = tuple(
+            sorted(
+                (name, repr(context[name]))
+                for name in context
+                if name not in row.context and name not in names
+            )
+        )
+        group = (key, added)
+        if group not in self._groups:
+            self._groups[group] = self._prepare(row, context, names, members)
+        parts = self._groups[group]
         if parts is None:
             return render_parts(row.template, row.language, context)
         values = [str(context[name]) for name in names]
@@ -230,14 +392,25 @@ class BatchRenderer:
         members: list[Notification],
     ) -> tuple[str, str, str] | None:
         placeholders = {name: _SLOT.format(n) for n, name in enumerate(names)}
-        parts = render_parts(row.template, row.language, {**context, **placeholders})
+        try:
+            parts = render_parts(
+                row.template, row.language, {**context, **placeholders}
+            )
+        except Exception:  # a filter that needs the real value (a date, a number)
+            logger.info(
+                "Template %s cannot render placeholders; its rows are rendered "
+                "one by one.",
+                row.template,
+            )
+            return None
         if any(_SLOT_LEFT.search(_SLOT_FOUND.sub("", part)) for part in parts):
             return None
         for sample in {
             id(members[0]): members[0],
             id(members[-1]): members[-1],
         }.values():
-            own = {**sample.context, "site_url": settings.SITE_URL}
+            # What the delivery adds (site URL, inline images) is the group's.
+            own = {**context, **sample.context}
             if "unsubscribe_url" in names:
                 own["unsubscribe_url"] = self.unsubscribe_link(sample.recipient)
             expected = render_parts(sample.template, sample.language, own)
@@ -260,7 +433,7 @@ def _fill(part: str, values: list[str]) -> str:
     return _SLOT_FOUND.sub(value, part)
 
 
-def _attach(message: EmailMultiAlternatives, attachment: dict[str, str]) -> None:
+def _attach(message: PodiumEmail, attachment: dict[str, str]) -> None:
     mimetype = attachment["mimetype"]
     if "content_base64" in attachment:
         content: bytes | str = base64.b64decode(attachment["content_base64"])
@@ -273,7 +446,7 @@ def _attach(message: EmailMultiAlternatives, attachment: dict[str, str]) -> None
         image.add_header(
             "Content-Disposition", "inline", filename=attachment["filename"]
         )
-        message.attach(image)
+        message.inline_images.append(image)
         return
     message.attach(attachment["filename"], content, mimetype)
 

@@ -1,12 +1,13 @@
 """Calendar files (RFC 5545) for the mail and pages of any app.
 
 Knows nothing of events: callers hand it a stable UID, a SEQUENCE that rises with
-every change, and the times in UTC.
+every change, the times (kept in UTC in the file, so that every calendar shows
+them in its own zone), and the texts already in the reader's language.
 """
 
 import datetime as dt
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress, vText
 
 
 def calendar_file(
@@ -21,8 +22,16 @@ def calendar_file(
     url: str = "",
     cancelled: bool = False,
     stamp: dt.datetime | None = None,
+    organizer_name: str = "",
+    organizer_email: str = "",
+    language: str = "",
 ) -> bytes:
-    """One VEVENT in a VCALENDAR; ``cancelled`` makes it METHOD:CANCEL."""
+    """One VEVENT in a VCALENDAR; ``cancelled`` makes it METHOD:CANCEL.
+
+    ``organizer_email`` (with ``organizer_name`` as its CN) is the ORGANIZER: who
+    runs the event, reachable at the address its mail comes from. ``language``
+    (a BCP 47 tag such as ``zh-Hans``) is said on the texts.
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//Podium//Event registration//EN")
     calendar.add("version", "2.0")
@@ -33,11 +42,18 @@ def calendar_file(
     event.add("dtstamp", stamp or dt.datetime.now(dt.UTC))
     event.add("dtstart", starts_at.astimezone(dt.UTC))
     event.add("dtend", ends_at.astimezone(dt.UTC))
-    event.add("summary", summary)
-    if location:
-        event.add("location", location)
-    if description:
-        event.add("description", description)
+    texts = {"summary": summary, "location": location, "description": description}
+    for name, value in texts.items():
+        if value:
+            text = vText(value)
+            if language:
+                text.params["language"] = language
+            event.add(name, text)
+    if organizer_email:
+        organizer = vCalAddress(f"mailto:{organizer_email}")
+        if organizer_name:
+            organizer.params["cn"] = organizer_name
+        event.add("organizer", organizer)
     if url:
         event.add("url", url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")

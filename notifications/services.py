@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -44,13 +45,21 @@ _scope_finders: list[Callable[[Any], list[str]]] = []
 
 @dataclass(frozen=True)
 class Email:
-    """One email to queue: what it is, for whom, and how to render it."""
+    """One email to queue: what it is, for whom, and how to render it.
+
+    ``to_name`` is the recipient's name for the To header ("张伟 <zhang@…>");
+    ``from_name`` the sender's, in the recipient's language (the event's organiser),
+    "Podium" (the name in DEFAULT_FROM_EMAIL) when empty. Both are kept in the
+    row's context as ``to_name`` and ``from_name``.
+    """
 
     kind: str
     to: str
     template: str
     dedupe_key: str
     context: dict[str, Any] = field(default_factory=dict)
+    to_name: str = ""
+    from_name: str = ""
     language: str = "en"
     about: tuple[str, str] = ("", "")
     scope: str = ""
@@ -139,7 +148,7 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
                 about_id=str(email.about[1]),
                 scope=email.scope,
                 template=email.template,
-                context=email.context,
+                context=_with_names(email),
                 attachments=email.attachments,
                 unsubscribable=email.unsubscribable,
                 dedupe_key=email.dedupe_key,
@@ -151,6 +160,21 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
     Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     # robust: whatever the kick meets, the request that committed still answers.
     transaction.on_commit(_request_dispatch, robust=True)
+
+
+def _with_names(email: Email) -> dict[str, Any]:
+    names = {"to_name": email.to_name, "from_name": email.from_name}
+    return {**email.context, **{k: v for k, v in names.items() if v}}
+
+
+def sender_address() -> str:
+    """The address mail comes from (DEFAULT_FROM_EMAIL without its name)."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "podium@localhost"
+
+
+def sender_name() -> str:
+    """The name mail comes from when no organiser signs it: DEFAULT_FROM_EMAIL's."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[0] or "Podium"
 
 
 def notifications_cancel(
@@ -331,9 +355,7 @@ def _queue_delivery(ids: list[int], *, top_up: bool = False) -> None:
 def message_id_for(notification: Notification) -> str:
     """A Message-ID that stays the same however often the row is delivered."""
     digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:16]
-    domain = (
-        settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "podium.local"
-    )
+    domain = sender_address().rsplit("@", 1)[-1] or "podium.local"
     return f"<podium.{notification.pk}.{digest}@{domain}>"
 
 

@@ -264,8 +264,9 @@ def test_the_session_changed_email_shows_the_previous_and_the_new_time(event):
     message = render_message(row)
     assert "Was: " in message.body and "Now: " in message.body
     was, now = message.body.split("Was: ")[1].split("Now: ")
-    assert "9 a.m. – 10 a.m." in was
-    assert "2 p.m. – 3 p.m. (Asia/Shanghai)" in now
+    # A 24-hour clock, and the zone as an English reader says it (config/formats).
+    assert "09:00 – 10:00" in was
+    assert "14:00 – 15:00 (China Standard Time)" in now
     assert "Was: " in message.alternatives[0][0]
 
     # A new title alone: no previous time to show.
