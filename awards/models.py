@@ -8,7 +8,8 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -144,6 +145,22 @@ class District(models.Model):
         verbose_name = _("district")
         verbose_name_plural = _("districts")
         ordering = ["event", "pk"]
+        # One district per name in an event, English in any letter case, as
+        # awards.services.district_resolve finds them (name_en and name_zh_hans
+        # are django-modeltranslation's columns; NULL or "" is no name).
+        constraints = [
+            models.UniqueConstraint(
+                F("event"),
+                Lower("name_en"),
+                condition=~Q(name_en=""),
+                name="district_unique_english_name",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "name_zh_hans"],
+                condition=~Q(name_zh_hans=""),
+                name="district_unique_chinese_name",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

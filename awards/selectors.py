@@ -220,11 +220,17 @@ def positive_id(value: str | None) -> int | None:
     return int(value) or None
 
 
+def _typed_text(value: str | None, limit: int) -> str:
+    """What a reader typed, without control characters (PostgreSQL refuses NUL in
+    a text value: a search for it would be a 500)."""
+    return "".join(c for c in (value or "") if c.isprintable())[:limit]
+
+
 def honour_roll_filters(query: Any) -> dict[str, Any]:
     """The honour roll's filters from a query string: district, q, batch, category."""
     return {
-        "district": (query.get("district") or "")[:100],
-        "search": (query.get("q") or "")[:200],
+        "district": _typed_text(query.get("district"), 100),
+        "search": _typed_text(query.get("q"), 200),
         "batch_id": positive_id(query.get("batch")),
         "category_id": positive_id(query.get("category")),
     }

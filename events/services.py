@@ -601,9 +601,9 @@ def _venue_find_or_add(venue: dict[str, Any]) -> Venue:
     """The Venue row of a place given by its name and address in either or both
     languages; a new row if no venue has exactly the texts given.
 
-    A language not given does not count: a place given by its Chinese name and
-    address finds the venue that also has an English one. A place given without
-    any address has none (in the languages whose name is given).
+    Every column counts, a language not given as empty: venues are shared between
+    events, so a place given by its English name alone must not pick up the
+    Chinese name and address another organiser gave the same hall.
     """
     texts = {
         column: (value or "").strip()
@@ -619,6 +619,7 @@ def _venue_find_or_add(venue: dict[str, Any]) -> Venue:
         raise ValidationError(
             {"venue": [gettext("Give the venue's name in Chinese or in English.")]}
         )
+    texts = {column: texts.get(column, "") for column in VENUE_COLUMNS}
     match = Q()
     for column, text in texts.items():
         match &= (
@@ -854,11 +855,18 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
         if not _same_text(getattr(locked, field), value)
     ]
     was_starts_at, was_ends_at = locked.starts_at, locked.ends_at
+    was_texts = {field: getattr(locked, field) for field in changed}
     for field in changed:
         setattr(locked, field, data[field])
     if not changed:
         return locked
-    noticed = _NOTICE_FIELDS.intersection(changed)
+    # A title given in a language it had none in is a translation, not news: the
+    # readers of that language saw the other one and nothing else changed.
+    noticed = {
+        field
+        for field in _NOTICE_FIELDS.intersection(changed)
+        if not (field.startswith("title_") and not (was_texts.get(field) or "").strip())
+    }
     if noticed:
         locked.sequence += 1
         changed.append("sequence")

@@ -186,26 +186,54 @@ def _image_type(content: bytes) -> str | None:
     return None
 
 
-# An inline image larger than this is left out rather than bloat every email.
+# An inline image larger than this is sent as a smaller copy, drawn at delivery,
+# rather than bloat every email; a file larger than the read limit is left out.
 STORED_IMAGE_MAX_BYTES = 512 * 1024
+STORED_IMAGE_READ_LIMIT = 8 * 1024 * 1024
+MAIL_IMAGE_MAX_SIDE = 240
+
+
+def _smaller_copy(content: bytes) -> bytes | None:
+    """A PNG of the image at most MAIL_IMAGE_MAX_SIDE pixels a side (a logo in a
+    mail header is shown at 48), or None when Pillow cannot read it safely."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.thumbnail((MAIL_IMAGE_MAX_SIDE, MAIL_IMAGE_MAX_SIDE))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=True)
+    except Exception as exc:  # Pillow raises many kinds, a decompression bomb too
+        logger.info("Inline image not made smaller: %s", exc)
+        return None
+    smaller = buffer.getvalue()
+    return smaller if len(smaller) <= STORED_IMAGE_MAX_BYTES else None
 
 
 def stored_image(name: str) -> tuple[str, str] | None:
     """An image kept through Django's storage (an event's logo): its bytes (in
-    base64) and type, or None when the file is gone, unreadable, too large or not
-    an image."""
+    base64) and type, or None when the file is gone, unreadable or not an image.
+    One over STORED_IMAGE_MAX_BYTES is sent as a smaller PNG copy."""
     from django.core.files.storage import default_storage
 
     try:
         with default_storage.open(name, "rb") as handle:
-            content = handle.read(STORED_IMAGE_MAX_BYTES + 1)
+            content = handle.read(STORED_IMAGE_READ_LIMIT + 1)
     except (OSError, ValueError) as exc:  # a missing file, a name storage refuses
         logger.info("Inline image %r left out: %s", name, exc)
         return None
     mimetype = _image_type(content)
-    if mimetype is None or len(content) > STORED_IMAGE_MAX_BYTES:
-        logger.info("Inline image %r left out: not a small PNG/JPEG/GIF/WebP", name)
+    if mimetype is None or len(content) > STORED_IMAGE_READ_LIMIT:
+        logger.info("Inline image %r left out: not a PNG/JPEG/GIF/WebP", name)
         return None
+    if len(content) > STORED_IMAGE_MAX_BYTES:
+        smaller = _smaller_copy(content)
+        if smaller is None:
+            logger.info("Inline image %r left out: too large", name)
+            return None
+        content, mimetype = smaller, "image/png"
     return base64.b64encode(content).decode(), mimetype
 
 

@@ -189,6 +189,14 @@ def test_a_nomination_in_both_languages_and_its_district(api, batch, event) -> N
     assert only_zh.name_en is None
     listed = api.get(url, **EN).json()["results"]
     assert "庄桥社区" in [n["recipient"]["name"] for n in listed]
+    # No text in a language reads null, as in the events API, "" stored or NULL.
+    Recipient.objects.filter(pk=only_zh.pk).update(title_en="", affiliation_en=None)
+    again = api.get(url, **EN).json()["results"]
+    shown = next(n for n in again if n["recipient"]["name"] == "庄桥社区")
+    assert shown["recipient"]["name_en"] is None
+    assert shown["recipient"]["title_en"] is None
+    assert shown["recipient"]["affiliation_en"] is None
+    assert shown["citation_en"] is None
 
 
 def test_a_citation_is_changed_per_language(api, batch) -> None:
@@ -489,6 +497,10 @@ def test_the_honour_roll_filters_by_batch_and_category(client, roll) -> None:
     assert roll.certificates.first().number not in by_category
     junk = client.get("/honour-roll/", {"batch": "x²", "category": "-1"})
     assert junk.status_code == 200
+    # PostgreSQL refuses NUL in a text value: typed into a search, it is dropped.
+    for query in ({"district": "江\x00"}, {"q": "a\x00b"}):
+        assert client.get("/honour-roll/", query).status_code == 200
+        assert client.get("/api/v1/honour-roll/", query).status_code == 200
 
 
 def test_the_honour_roll_page_reads_in_one_language(client, roll) -> None:

@@ -224,10 +224,21 @@ def test_sessions_and_venues_written_per_language(staff_api, organiser) -> None:
     assert zh.status_code == 200, zh.content
     session.refresh_from_db()
     assert (session.title_zh_hans, session.title_en) == ("颁奖仪式", "Award ceremony")
-    # The event's bilingual venue is the one found by its Chinese name and address.
-    assert session.venue_id == event.venue_id
-    assert zh.json()["venue"]["name_en"] == "Ningbo Talents House"
-    assert Venue.objects.filter(name_zh_hans="宁波人才之家").count() == 2
+    # A place given in Chinese alone is not the bilingual venue of the same name:
+    # every column counts, a language not given as empty.
+    assert session.venue_id != event.venue_id
+    assert session.venue.name_zh_hans == "宁波人才之家"
+    assert not session.venue.name_en
+    assert zh.json()["venue"]["name_en"] is None
+    # Given again exactly, it is found, not added.
+    again = staff_api.patch(
+        f"/api/v1/sessions/{session.pk}/",
+        {"venue": {"name": "宁波人才之家", "address": "江北区"}},
+        format="json",
+        **ZH,
+    )
+    assert again.status_code == 200, again.content
+    assert Venue.objects.filter(name_zh_hans="宁波人才之家").count() == 3
     missing = staff_api.patch(
         f"/api/v1/sessions/{session.pk}/",
         {"venue": {"address_en": "Somewhere"}},
@@ -235,6 +246,33 @@ def test_sessions_and_venues_written_per_language(staff_api, organiser) -> None:
     )
     assert missing.status_code == 400
     assert "venue.name" in missing.json()["errors"]
+
+
+def test_a_venue_named_in_one_language_never_borrows_another_organisers_texts(
+    staff_api,
+) -> None:
+    """Venues are shared rows: a hall given by its English name alone must not pick
+    up the Chinese name and address another organiser gave a hall of that name."""
+    theirs = Venue.objects.create(
+        name_en="Main Hall", name_zh_hans="甲方会场", address_zh_hans="甲方地址 3 楼"
+    )
+    answer = staff_api.post(
+        "/api/v1/events/",
+        {
+            "slug": "b-week",
+            "title": "B week",
+            "starts_on": "2030-05-01",
+            "ends_on": "2030-05-02",
+            "venue": {"name": "Main Hall"},
+        },
+        format="json",
+        **EN,
+    )
+    assert answer.status_code == 201, answer.content
+    event = Event.objects.get(slug="b-week")
+    assert event.venue_id != theirs.pk
+    shown = staff_api.get("/api/v1/events/b-week/", **ZH).json()["venue"]
+    assert shown["name"] == "Main Hall" and shown["address"] == ""
 
 
 def test_a_new_title_in_either_language_tells_registrants(organiser) -> None:
@@ -250,6 +288,31 @@ def test_a_new_title_in_either_language_tells_registrants(organiser) -> None:
     session.refresh_from_db()
     assert session.sequence == before + 1
     assert session.title_en == "Kick-off and logo release"
+
+
+def test_a_title_translated_for_the_first_time_tells_nobody(organiser) -> None:
+    """Organisers will add Chinese to English-only sessions: a translation is not
+    a change registrants must hear about (no mail, same calendar sequence)."""
+    from notifications.models import Notification
+
+    event = bilingual_event(organiser)
+    session = event.sessions.get()
+    Session.objects.filter(pk=session.pk).update(title_zh_hans=None)
+    services.registration_create(
+        session=session,
+        attendee=services.AttendeeData(full_name="张伟", email="zw@example.org"),
+    )
+    session.refresh_from_db()
+    before, mail = session.sequence, Notification.objects.count()
+    services.session_update(session=session, data={"title_zh_hans": "启动仪式"})
+    session.refresh_from_db()
+    assert session.title_zh_hans == "启动仪式"
+    assert session.sequence == before
+    assert Notification.objects.count() == mail
+    services.session_update(session=session, data={"title_zh_hans": "启动仪式（改）"})
+    session.refresh_from_db()
+    assert session.sequence == before + 1
+    assert Notification.objects.filter(kind="session_changed").count() == 1
 
 
 def test_schema_describes_the_language_and_branding_fields(api) -> None:

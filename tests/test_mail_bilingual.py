@@ -2,10 +2,12 @@
 headers, local times said the local way, and calendar files that say who
 organises. Emails are made by the services and delivered by the worker's path."""
 
+import base64
 import datetime as dt
 import email
 import email.policy
 import html
+import os
 import re
 
 import pytest
@@ -397,12 +399,20 @@ def test_only_a_small_png_jpeg_gif_or_webp_goes_inline() -> None:
 
     jpeg = io.BytesIO()
     Image.new("RGB", (40, 20), "orange").save(jpeg, format="JPEG")
+    # A logo the console accepts (under 2 MB) but too heavy for every email: noise
+    # does not compress, 600 x 600 of it is about a megabyte of PNG.
+    heavy = io.BytesIO()
+    Image.frombytes("RGB", (600, 600), os.urandom(600 * 600 * 3)).save(
+        heavy, format="PNG"
+    )
+    assert len(heavy.getvalue()) > delivery.STORED_IMAGE_MAX_BYTES
     names = {
         "jpeg": default_storage.save("branding/a.bin", ContentFile(jpeg.getvalue())),
         "svg": default_storage.save("branding/b.png", ContentFile(b"<svg></svg>")),
+        "heavy": default_storage.save("branding/c.png", ContentFile(heavy.getvalue())),
         "huge": default_storage.save(
-            "branding/c.png",
-            ContentFile(logo_png() + b"\0" * delivery.STORED_IMAGE_MAX_BYTES),
+            "branding/d.png",
+            ContentFile(logo_png() + b"\0" * delivery.STORED_IMAGE_READ_LIMIT),
         ),
         "gone": "branding/never-saved.png",
     }
@@ -419,10 +429,20 @@ def test_only_a_small_png_jpeg_gif_or_webp_goes_inline() -> None:
     ]
     cache: dict = {}
     drawn = attachments_drawn(recipes, images=cache)
-    assert [(a["content_id"], a["mimetype"], a["filename"]) for a in drawn] == [
-        ("logo-jpeg", "image/jpeg", "logo.jpg")
+    assert [(a["content_id"], a["mimetype"]) for a in drawn] == [
+        ("logo-jpeg", "image/jpeg"),
+        ("logo-heavy", "image/png"),
     ]
-    assert delivery.inline_images(drawn) == {"jpeg_cid": "logo-jpeg"}
+    assert drawn[0]["filename"] == "logo.jpg"
+    # The heavy logo goes as a smaller copy, not left out (nor a megabyte a mail).
+    copy = base64.b64decode(drawn[1]["content_base64"])
+    assert len(copy) <= delivery.STORED_IMAGE_MAX_BYTES
+    with Image.open(io.BytesIO(copy)) as image:
+        assert max(image.size) == delivery.MAIL_IMAGE_MAX_SIDE
+    assert delivery.inline_images(drawn) == {
+        "jpeg_cid": "logo-jpeg",
+        "heavy_cid": "logo-heavy",
+    }
     assert set(cache) == set(names.values())
 
 

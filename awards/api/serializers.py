@@ -53,6 +53,18 @@ def language_columns(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str,
     return out
 
 
+class EmptyLanguageAsNull:
+    """``<field>_zh_hans`` / ``<field>_en`` answer null when there is no text in
+    that language, as the events API does, whether the column holds NULL or ""."""
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        for key, value in data.items():
+            if key.endswith(("_zh_hans", "_en")) and value == "":
+                data[key] = None
+        return data
+
+
 def require_one_language(data: dict[str, Any], name: str) -> None:
     """A required text needs a value in at least one language (or the plain one)."""
     if not any(
@@ -85,7 +97,7 @@ class CategoryInputSerializer(serializers.Serializer):
         return language_columns(attrs, ("name", "description"))
 
 
-class CategoryOutputSerializer(serializers.ModelSerializer):
+class CategoryOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
     event: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
@@ -120,7 +132,7 @@ class BatchInputSerializer(serializers.Serializer):
         return language_columns(attrs, ("title",))
 
 
-class BatchOutputSerializer(serializers.ModelSerializer):
+class BatchOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
     category = serializers.IntegerField(source="category_id", read_only=True)
     ceremony_session = serializers.IntegerField(
         source="ceremony_session_id", read_only=True, allow_null=True
@@ -224,7 +236,7 @@ class NominationUpdateSerializer(serializers.Serializer):
         return language_columns(attrs, ("citation",))
 
 
-class RecipientOutputSerializer(serializers.ModelSerializer):
+class RecipientOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
     district = serializers.SerializerMethodField(
         help_text="The district's name in the request's language, else the other."
     )
@@ -254,7 +266,7 @@ class RecipientOutputSerializer(serializers.ModelSerializer):
         return str(recipient.district) if recipient.district_id else ""
 
 
-class NominationOutputSerializer(serializers.ModelSerializer):
+class NominationOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
     batch = serializers.IntegerField(source="batch_id", read_only=True)
     recipient = RecipientOutputSerializer(read_only=True)
     mean_score = serializers.FloatField(read_only=True, allow_null=True)
@@ -349,7 +361,7 @@ class HonourRecipientSerializer(serializers.Serializer):
     district_en = serializers.CharField(allow_null=True)
 
 
-class HonourBatchSerializer(serializers.Serializer):
+class HonourBatchSerializer(EmptyLanguageAsNull, serializers.Serializer):
     id = serializers.IntegerField()
     category = serializers.CharField(source="category.name")
     category_id = serializers.IntegerField()
@@ -382,6 +394,7 @@ class HonourBatchSerializer(serializers.Serializer):
                     "certificate_number": certificate.number if certificate else None,
                     **{
                         f"{name}_{suffix}": getattr(recipient, f"{name}_{suffix}")
+                        or None
                         for name in ("name", "title", "affiliation")
                         for suffix in LANGUAGE_SUFFIXES
                     },
@@ -389,6 +402,7 @@ class HonourBatchSerializer(serializers.Serializer):
                         f"district_{suffix}": getattr(
                             recipient.district, f"name_{suffix}"
                         )
+                        or None
                         if recipient.district_id
                         else None
                         for suffix in LANGUAGE_SUFFIXES

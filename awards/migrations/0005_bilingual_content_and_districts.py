@@ -13,6 +13,17 @@ TRANSLATED = {
 }
 
 
+def copy_back(apps, schema_editor):
+    """Going back: the original column takes the English text, else the Chinese."""
+    for model_name, fields in TRANSLATED.items():
+        model = apps.get_model("awards", model_name)
+        for row in model.objects.all().iterator():
+            for field in fields:
+                value = getattr(row, f"{field}_en") or getattr(row, f"{field}_zh_hans")
+                setattr(row, field, value or "")
+            row.save(update_fields=list(fields))
+
+
 def copy_into_languages(apps, schema_editor):
     """Each existing text goes to the column of the language it is written in."""
     for model_name, fields in TRANSLATED.items():
@@ -22,6 +33,15 @@ def copy_into_languages(apps, schema_editor):
                 for language, text in split_languages(getattr(row, field) or "").items():
                     setattr(row, f"{field}_{language}", text)
             row.save(update_fields=[f"{f}_{lang}" for f in fields for lang in ("en", "zh_hans")])
+
+
+def districts_to_names(apps, schema_editor):
+    """Going back: each recipient's district as text, English else Chinese."""
+    Recipient = apps.get_model("awards", "Recipient")
+    for recipient in Recipient.objects.exclude(district=None).select_related("district"):
+        district = recipient.district
+        recipient.district_name = district.name_en or district.name_zh_hans or ""
+        recipient.save(update_fields=["district_name"])
 
 
 def districts_from_names(apps, schema_editor):
@@ -39,8 +59,10 @@ def districts_from_names(apps, schema_editor):
         }
         district = None
         for column, text in names.items():
+            # English names in any letter case, as the services find them.
+            lookup = f"{column}__iexact" if column == "name_en" else column
             district = district or District.objects.filter(
-                event_id=event_id, **{column: text}
+                event_id=event_id, **{lookup: text}
             ).first()
         if district is None:
             district = District.objects.create(
@@ -176,7 +198,7 @@ class Migration(migrations.Migration):
             name='district',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='recipients', to='awards.district', verbose_name='district'),
         ),
-        migrations.RunPython(copy_into_languages, migrations.RunPython.noop),
-        migrations.RunPython(districts_from_names, migrations.RunPython.noop),
+        migrations.RunPython(copy_into_languages, copy_back),
+        migrations.RunPython(districts_from_names, districts_to_names),
         migrations.RemoveField(model_name='recipient', name='district_name'),
     ]

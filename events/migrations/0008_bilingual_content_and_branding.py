@@ -12,6 +12,17 @@ TRANSLATED = {
 }
 
 
+def copy_back(apps, schema_editor):
+    """Going back: the original column takes the English text, else the Chinese."""
+    for model_name, fields in TRANSLATED.items():
+        model = apps.get_model("events", model_name)
+        for row in model.objects.all().iterator():
+            for field in fields:
+                value = getattr(row, f"{field}_en") or getattr(row, f"{field}_zh_hans")
+                setattr(row, field, value or "")
+            row.save(update_fields=list(fields))
+
+
 def copy_into_languages(apps, schema_editor):
     """Each existing text goes to the column of the language it is written in."""
     for model_name, fields in TRANSLATED.items():
@@ -150,5 +161,5 @@ class Migration(migrations.Migration):
             name='name_zh_hans',
             field=models.CharField(max_length=200, null=True, verbose_name='name'),
         ),
-        migrations.RunPython(copy_into_languages, migrations.RunPython.noop),
+        migrations.RunPython(copy_into_languages, copy_back),
     ]
