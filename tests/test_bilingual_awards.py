@@ -587,3 +587,29 @@ def test_the_admin_shows_each_language_and_the_districts(client, roll) -> None:
         r"errorlist.{0,300}", added.content.decode()
     )
     assert District.objects.filter(name_zh_hans="海曙区").exists()
+
+
+def test_a_revoked_certificate_is_marked_on_the_honour_roll(client, roll) -> None:
+    """The public roll must not show a revoked certificate as if it stood."""
+    from awards.services import certificate_revoke
+
+    certificate = roll.certificates.order_by("sequence").first()
+    before = client.get("/honour-roll/", **ZH).content.decode()
+    assert "已撤销" not in before
+    certificate_revoke(certificate=certificate, reason="名称有误。", actor=None)
+    page = client.get("/honour-roll/", **ZH).content.decode()
+    number = page.index(certificate.number)
+    assert "已撤销" in page[number : number + 200]
+    english = client.get("/honour-roll/", **EN).content.decode()
+    number = english.index(certificate.number)
+    assert "revoked" in english[number : number + 200]
+
+
+def test_the_honour_roll_joins_a_chinese_name_with_chinese_commas(client, roll) -> None:
+    from awards.models import Recipient
+
+    Recipient.objects.filter(name_zh_hans="湾头社区").update(title_zh_hans="示范基地")
+    page = client.get("/honour-roll/", **ZH).content.decode()
+    assert "湾头社区</strong>，示范基地" in page
+    english = client.get("/honour-roll/", **EN).content.decode()
+    assert "Wantou Community</strong>, " in english

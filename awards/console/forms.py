@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from events.models import Event, Session
 from events.validators import clean_free_text, no_control_characters
@@ -124,7 +125,7 @@ class CategoryForm(BilingualForm):
     bilingual = ("name", "description")
     required_texts: tuple[str, ...] = ("name",)
 
-    _declare(locals(), "name", _("Name"), line_field, 200)
+    _declare(locals(), "name", pgettext_lazy("of a thing", "Name"), line_field, 200)
     _declare(locals(), "description", _("Description"), free_field, 5000, 3)
     recipient_kind = forms.ChoiceField(
         label=_("Who receives it"), choices=AwardCategory.RecipientKind.choices
@@ -176,7 +177,7 @@ class RecipientTextsForm(BilingualForm):
     kind = forms.ChoiceField(
         label=_("Recipient kind"), choices=AwardCategory.RecipientKind.choices
     )
-    _declare(locals(), "name", _("Name"), line_field, 200)
+    _declare(locals(), "name", pgettext_lazy("of a thing", "Name"), line_field, 200)
     _declare(locals(), "title", _("Title or position"), line_field, 200)
     _declare(locals(), "affiliation", _("Affiliation"), line_field, 200)
     _declare(locals(), "street", _("Street"), line_field, 100)
@@ -254,8 +255,10 @@ class NominationForm(RecipientTextsForm):
 
 
 class DistrictForm(forms.Form):
-    name_zh_hans = line_field(in_language(_("Name"), "zh_hans"), 100)
-    name_en = line_field(in_language(_("Name"), "en"), 100)
+    name_zh_hans = line_field(
+        in_language(pgettext_lazy("of a thing", "Name"), "zh_hans"), 100
+    )
+    name_en = line_field(in_language(pgettext_lazy("of a thing", "Name"), "en"), 100)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
