@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from fpdf import FPDF
 
 from config.problems import DomainError
+from events.branding import parse_colour, readable_on_white
 
 from .models import Certificate, CertificatePdf
 
@@ -38,8 +39,10 @@ FONT_CANDIDATES = [
 ]
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Bump when the drawing changes: stored PDFs of the old drawing are drawn again.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 PAGE_W, PAGE_H = 297, 210
+# The issuing body's block, bottom right: its column, the date's top, the seal.
+BLOCK_X, BLOCK_W, DATE_Y, SEAL_SIZE = 178, 96, 170.0, 30
 
 
 class CertificateFontMissing(DomainError):
@@ -95,13 +98,11 @@ def _image(field: Any) -> io.BytesIO | None:
 
 
 def _accent(event: Any) -> tuple[int, int, int]:
-    colour = (getattr(event, "accent_colour", "") or "").lstrip("#")
-    if len(colour) == 6:
-        try:
-            return (int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16))
-        except ValueError:
-            pass
-    return ACCENT
+    """The event's accent colour in the form its pages give text: darkened as
+    little as needed to read at 4.5:1 on the white page (a pale yellow such as
+    #FFE94D becomes a dark olive), used for the heading and the frame."""
+    rgb = parse_colour(getattr(event, "accent_colour", "") or "") or ACCENT
+    return readable_on_white(rgb)
 
 
 def _details(recipient: Any, district: str) -> list[str]:
@@ -132,9 +133,8 @@ def _texts(certificate: Certificate) -> dict[str, str]:
         "batch": batch.title or "",
         "award": batch.category.name or "",
         "organiser": event.organiser_name or "",
-        "signatory": " ".join(
-            part for part in (event.signatory_title, event.signatory_name) if part
-        ),
+        "signatory_title": event.signatory_title or "",
+        "signatory_name": event.signatory_name or "",
         "date": formats.date_format(certificate.issued_on, "DATE_FORMAT"),
         "number": _("Certificate No. %(number)s") % {"number": certificate.number},
         "verify": _("Verify it at %(url)s") % {"url": _verify_url(certificate)},
@@ -238,42 +238,71 @@ def _render(certificate: Certificate) -> bytes:
     pdf.set_xy(58, 177)
     pdf.cell(110, 5, texts["verify"])
 
-    # Bottom right: the issuing body, the signatory and the date, the seal
-    # stamped over the date as on paper (transparent enough to read it through).
-    block_x, block_w = 178, 96
+    _signature_block(pdf, event, texts)
+    return bytes(pdf.output())
+
+
+def _line_count(pdf: FPDF, width: float, text: str) -> int:
+    """How many lines the text wraps to in the current font."""
+    lines = pdf.multi_cell(width, 5, text, dry_run=True, output="LINES")
+    return len(lines) if isinstance(lines, list) else 1
+
+
+def _signature_block(pdf: FPDF, event: Any, texts: dict[str, str]) -> None:
+    """Bottom right, laid out upwards from the date: the seal stamped over the
+    date as on paper (half over it, transparent enough to read it through);
+    above the seal the signatory's name on a line of its own, never split, their
+    title and the issuing body. Nothing but the date lies under the seal."""
+    block_x, block_w = BLOCK_X, BLOCK_W
     centre = block_x + block_w / 2
+    date_y, date_h = DATE_Y, 7.0
+    # The seal's centre a little below and left of the date's end: the date
+    # crosses its upper ring, not the emblem in its middle.
+    seal_top = date_y + date_h / 2 + 6 - SEAL_SIZE / 2
     pdf.set_text_color(*INK)
-    y = 150.0
-    if texts["organiser"]:
-        pdf.set_font("cjk", size=14)
-        pdf.set_xy(block_x, y)
-        pdf.multi_cell(block_w, 6.5, texts["organiser"], align="C")
-        y = pdf.get_y() + 2
-    if texts["signatory"]:
-        pdf.set_font("cjk", size=11)
-        pdf.set_xy(block_x, y)
-        pdf.multi_cell(block_w, 5.5, texts["signatory"], align="C")
-        y = pdf.get_y() + 2
-    date_y = max(y, 168)
+
     pdf.set_font("cjk", size=12)
     pdf.set_xy(block_x, date_y)
-    pdf.cell(block_w, 7, texts["date"], align="C")
+    pdf.cell(block_w, date_h, texts["date"], align="C")
+    date_w = pdf.get_string_width(texts["date"])
+
+    y = seal_top - 1.5
+    if texts["signatory_name"]:
+        size = 13.0
+        pdf.set_font("cjk", size=size)
+        while size > 7 and pdf.get_string_width(texts["signatory_name"]) > block_w:
+            size -= 0.5
+            pdf.set_font("cjk", size=size)
+        y -= 6.5
+        pdf.set_xy(block_x, y)
+        pdf.cell(block_w, 6.5, texts["signatory_name"], align="C")
+    if texts["signatory_title"]:
+        pdf.set_font("cjk", size=11)
+        y -= 5.5 * _line_count(pdf, block_w, texts["signatory_title"]) + 0.5
+        pdf.set_xy(block_x, y)
+        pdf.multi_cell(block_w, 5.5, texts["signatory_title"], align="C")
+    if texts["organiser"]:
+        pdf.set_font("cjk", size=14)
+        y -= 6.5 * _line_count(pdf, block_w, texts["organiser"]) + 2
+        pdf.set_xy(block_x, y)
+        pdf.multi_cell(block_w, 6.5, texts["organiser"], align="C")
+
     seal = _image(event.seal)
-    if seal is not None:
-        size = 34
-        try:
-            with pdf.local_context(fill_opacity=0.78, stroke_opacity=0.78):
-                pdf.image(
-                    seal,
-                    x=centre + 4,
-                    y=date_y + 3.5 - size / 2,
-                    w=size,
-                    h=size,
-                    keep_aspect_ratio=True,
-                )
-        except Exception:
-            logger.warning("certificate seal of event %s cannot be drawn", event.pk)
-    return bytes(pdf.output())
+    if seal is None:
+        return
+    seal_x = min(centre + date_w / 2 - 5 - SEAL_SIZE / 2, block_x + block_w - SEAL_SIZE)
+    try:
+        with pdf.local_context(fill_opacity=0.78, stroke_opacity=0.78):
+            pdf.image(
+                seal,
+                x=seal_x,
+                y=seal_top,
+                w=SEAL_SIZE,
+                h=SEAL_SIZE,
+                keep_aspect_ratio=True,
+            )
+    except Exception:
+        logger.warning("certificate seal of event %s cannot be drawn", event.pk)
 
 
 def certificate_pdf(certificate: Certificate, language: str = "zh-hans") -> bytes:

@@ -2,6 +2,11 @@
 signatory, the date said the local way, the seal image and translated content;
 kept per language in the database and drawn again when what it shows changes."""
 
+import re
+import subprocess
+import zlib
+from html import unescape
+
 import pytest
 from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
@@ -9,6 +14,7 @@ from rest_framework.test import APIClient
 from awards import services
 from awards.certificates import CertificateFontMissing, certificate_font
 from awards.models import CertificatePdf
+from events.branding import WHITE, contrast, readable_on_white
 
 from .awards_bilingual import (
     SEAL_SIZE,
@@ -16,6 +22,7 @@ from .awards_bilingual import (
     branded_event,
     pdf_images,
     pdf_text,
+    poppler,
     seal_png,
     wantou_certificate,
 )
@@ -55,7 +62,8 @@ def test_the_chinese_certificate(certificate, tmp_path) -> None:
     flat = squeeze(text)
     for chinese in (
         "宁波市民政局",  # the issuing body
-        "局长张伟",  # the signatory's title and name
+        "局长",  # the signatory's title
+        "张伟",  # and name
         "2021年12月14日",  # the date, the Chinese way
         "湾头社区",
         "江北区",
@@ -80,7 +88,8 @@ def test_the_english_certificate(certificate, tmp_path) -> None:
     text = pdf_text(pdf(certificate.number, HTTP_ACCEPT_LANGUAGE="en"), tmp_path)
     for english in (
         "Ningbo Civil Affairs Bureau",
-        "Director Zhang Wei",
+        "Director",
+        "Zhang Wei",
         "14 December 2021",
         "Wantou Community",
         "Jiangbei District",
@@ -177,3 +186,162 @@ def test_the_verify_page_links_both_languages(client, certificate) -> None:
     assert f"{url}?lang=zh-hans" in body and f"{url}?lang=en" in body
     assert "湾头社区" in body and "Wantou" not in body
     assert "2021年12月14日" in body
+
+
+# What the page draws, read back from the PDF: the colours of its content
+# stream, the seal's place and the words' boxes (in points, from the top left).
+PAGE_H_PT = 595.28
+Box = tuple[float, float, float, float]
+
+
+def content_streams(content: bytes) -> str:
+    """The page's drawing operators (fpdf2 deflates them)."""
+    found = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            text = zlib.decompress(match.group(1)).decode("latin-1")
+        except (zlib.error, UnicodeDecodeError):
+            continue
+        if " BT " in text or " re S" in text:
+            found.append(text)
+    return "\n".join(found)
+
+
+def colours(content: bytes, operator: str) -> set[tuple[int, int, int]]:
+    """The RGB colours set with ``rg`` (text, fills) or ``RG`` (lines)."""
+    number = r"(\d*\.?\d+)"
+    pattern = rf"{number} {number} {number} {operator}\b"
+    return {
+        tuple(round(float(v) * 255) for v in match)  # type: ignore[misc]
+        for match in re.findall(pattern, content_streams(content))
+    }
+
+
+def seal_box(content: bytes) -> Box:
+    """Where the seal is drawn: the last image of the page, over the rest."""
+    placed = re.findall(
+        r"q ([\d.]+) 0 0 ([\d.]+) ([\d.]+) ([\d.]+) cm /I\d+ Do Q",
+        content_streams(content),
+    )
+    assert len(placed) == 3, placed  # the logo, the QR code, the seal
+    w, h, x, y = (float(v) for v in placed[-1])
+    return (x, PAGE_H_PT - y - h, x + w, PAGE_H_PT - y)
+
+
+def words(content: bytes, tmp_path) -> list[tuple[str, Box]]:
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(content)
+    html = subprocess.run(
+        [poppler("pdftotext"), "-bbox", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pattern = (
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+        r'yMax="([\d.]+)">(.*?)</word>'
+    )
+    return [
+        (unescape(text), (float(x0), float(y0), float(x1), float(y1)))
+        for x0, y0, x1, y1, text in re.findall(pattern, html)
+    ]
+
+
+def box_of(found: list[tuple[str, Box]], text: str) -> Box:
+    """The box around the words that make up the text (in reading order)."""
+    target = squeeze(text)
+    for start in range(len(found)):
+        joined = ""
+        for end in range(start, len(found)):
+            joined += squeeze(found[end][0])
+            if joined == target:
+                boxes = [box for _word, box in found[start : end + 1]]
+                return (
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                )
+            if not target.startswith(joined):
+                break
+    raise AssertionError(f"{text!r} not in {[w for w, _b in found]}")
+
+
+def overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_a_pale_accent_is_darkened_for_the_heading_and_frame(certificate) -> None:
+    """#FFE94D as entered is unreadable on white: the heading and the frame take
+    the darkened form the event's pages give their text (4.5:1 on white)."""
+    event = certificate.batch.category.event
+    event.accent_colour = "#FFE94D"
+    event.save()
+    pale = (0xFF, 0xE9, 0x4D)
+    readable = readable_on_white(pale)
+    assert readable != pale and contrast(readable, WHITE) >= 4.5
+    for language in ("zh-hans", "en"):
+        content = pdf(certificate.number, query={"lang": language})
+        fills, lines = colours(content, "rg"), colours(content, "RG")
+        assert readable in fills and readable in lines, (language, fills, lines)
+        assert pale not in fills | lines, language
+
+
+def test_the_seal_sits_over_the_date_and_the_name_keeps_one_line(
+    certificate, tmp_path
+) -> None:
+    """The demo's signatory: the title has a line of its own above the name,
+    the name is never split, and the seal is stamped over the date (which stays
+    in the text), clear of the name, the title and the issuing body."""
+    event = certificate.batch.category.event
+    event.signatory_title_en = "Director of the Organising Committee"
+    event.signatory_name_en = "Wang Lihua"
+    event.signatory_title_zh_hans = "组委会主任"
+    event.signatory_name_zh_hans = "王丽华"
+    event.save()
+    for language, title, name, date, organiser in (
+        (
+            "en",
+            "Director of the Organising Committee",
+            "Wang Lihua",
+            "14 December 2021",
+            "Ningbo Civil Affairs Bureau",
+        ),
+        ("zh-hans", "组委会主任", "王丽华", "2021年12月14日", "宁波市民政局"),
+    ):
+        content = pdf(certificate.number, query={"lang": language})
+        lines = pdf_text(content, tmp_path).splitlines()
+        assert any(name in line for line in lines), (language, lines)
+        assert not any(title in line and name in line for line in lines), (
+            "title and name share a line"
+        )
+        found = words(content, tmp_path)
+        seal = seal_box(content)
+        assert overlap(seal, box_of(found, date)), (language, seal)
+        for text in (name, title, organiser):
+            assert not overlap(seal, box_of(found, text)), (language, text, seal)
+        assert not overlap(box_of(found, name), box_of(found, date))
+
+
+def test_long_titles_and_names_stay_clear_of_the_seal(certificate, tmp_path) -> None:
+    event = certificate.batch.category.event
+    event.organiser_name_en = (
+        "Organising Committee of the Ningbo (Jiangbei) Social Work Publicity Week"
+    )
+    event.signatory_title_en = (
+        "Deputy Director-General of the Municipal Civil Affairs Bureau and Chair "
+        "of the Organising Committee"
+    )
+    event.signatory_name_en = "Alexandra Catherine Montgomery-Fitzwilliam Ouyang"
+    event.save()
+    content = pdf(certificate.number, query={"lang": "en"})
+    lines = pdf_text(content, tmp_path).splitlines()
+    assert any(event.signatory_name_en in line for line in lines), lines
+    found = words(content, tmp_path)
+    seal = seal_box(content)
+    name = box_of(found, event.signatory_name_en)
+    title = box_of(found, event.signatory_title_en)
+    date = box_of(found, "14 December 2021")
+    assert name[3] <= seal[1] and title[3] <= name[1] + 1
+    assert overlap(seal, date) and not overlap(name, date)
+    assert not overlap(seal, box_of(found, event.organiser_name_en))
