@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from notifications.ics import calendar_file
 from notifications.services import (
@@ -25,6 +25,7 @@ from notifications.services import (
     sender_name,
 )
 
+from .branding import hex_of, parse_colour, readable_on_white
 from .models import Event, Registration, Session, SessionReminder
 
 ABOUT = "events.registration"
@@ -53,10 +54,17 @@ def ics_language(language: str) -> str:
 
 
 def branding(event: Event) -> dict[str, str]:
-    """What an email shows of who runs the event, in the active language."""
+    """What an email shows of who runs the event, in the active language.
+
+    ``accent_colour`` as entered draws borders; text and links are drawn in
+    ``accent_text_colour``, the colour darkened until it reads on white (4.5:1),
+    as on the web pages: a pale accent such as a yellow stays readable."""
+    accent = event.accent_colour or ""
+    rgb = parse_colour(accent)
     return {
         "organiser_name": event.organiser_name or "",
-        "accent_colour": event.accent_colour or "",
+        "accent_colour": accent,
+        "accent_text_colour": hex_of(readable_on_white(rgb)) if rgb else "",
     }
 
 
@@ -105,7 +113,11 @@ def calendar_fields(
             "ends_at": session.ends_at,
             "summary": gettext("%(event)s: %(session)s")
             % {"event": event.title, "session": session.title},
-            "location": f"{venue.name}, {venue.address}".strip(", ") if venue else "",
+            "location": pgettext("between parts of a name", ", ").join(
+                part for part in (venue.name, venue.address) if part
+            )
+            if venue
+            else "",
             "description": "\n".join(
                 [
                     f"{gettext('Ticket code:')} {registration.code}",

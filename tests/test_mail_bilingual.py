@@ -13,11 +13,13 @@ import re
 import pytest
 from django.core import mail
 from django.core.files.storage import default_storage
+from django.db.models.signals import pre_save
 from django.utils import timezone
 from icalendar import Calendar
 
 from events import services
-from events.models import Registration
+from events.branding import WHITE, contrast, hex_of, parse_colour, readable_on_white
+from events.models import Event, Registration
 from events.notices import reminders_plan
 from notifications.delivery import BatchRenderer, render_message
 from notifications.models import Notification
@@ -467,3 +469,137 @@ def test_one_batch_of_confirmations_for_different_sessions_is_all_sent() -> None
     assert sorted(m.to[0] for m in mail.outbox) == [
         f"b{n}@example.org" for n in range(3)
     ]
+
+
+PALE = "#FFE94D"
+
+
+def test_a_pale_accent_is_darkened_for_text_and_kept_for_borders() -> None:
+    """A yellow accent as text on white is unreadable: the organiser's name and
+    the links are drawn in the accent darkened to 4.5:1 on white (as on the web
+    pages); the borders keep the colour as entered."""
+
+    def pale(sender, instance, **kwargs) -> None:
+        instance.accent_colour = PALE
+
+    pre_save.connect(pale, sender=Event)
+    try:
+        delivered = every_mail("en")
+    finally:
+        pre_save.disconnect(pale, sender=Event)
+    shade = readable_on_white(parse_colour(PALE))
+    assert contrast(shade, WHITE) >= 4.5 and hex_of(shade) != PALE
+    for kind, message in delivered.items():
+        if kind in ACCOUNT_KINDS:
+            continue
+        page = parsed(message).get_body(("html",)).get_content()
+        assert not re.search(rf"color:\s*{PALE}", page, re.IGNORECASE), kind
+        assert f"color:{hex_of(shade)}" in page, kind
+        assert f"solid {PALE}" in page, kind
+    confirmation = parsed(delivered["registration_confirmed"])
+    page = confirmation.get_body(("html",)).get_content()
+    link = re.search(r'<a href="[^"]*/r/[^"]*" style="color:(#\w{6})', page)
+    assert link and link[1] == hex_of(shade)
+    assert f'color:{hex_of(shade)}">{text("organiser_name", "en")}' in page
+
+
+def _html_text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_no_space_follows_chinese_full_width_punctuation() -> None:
+    """Chinese puts no space after "：" or "。": "时间：2026年…", "票码：ABC";
+    English keeps its space after a label and between sentences."""
+    after_full_width = re.compile(r"[：。，；？！] ")
+    for language in ("zh-hans", "en"):
+        for kind, message in every_mail(language).items():
+            mime = parsed(message)
+            plain = mime.get_body(("plain",)).get_content()
+            words = _html_text(mime.get_body(("html",)).get_content())
+            for part in (plain, words):
+                assert not after_full_width.search(part), (kind, language, part)
+            if kind != "registration_confirmed":
+                continue
+            code = row_of(message).context["code"]
+            if language == "zh-hans":
+                assert f"票码：{code}" in plain and f"票码：{code}" in words
+                assert re.search(r"时间：\d{4}年", plain)
+                assert "二维码。入场时" in plain
+            else:
+                assert f"Ticket code: {code}" in plain
+                assert f"Ticket code: {code}" in words
+                assert re.search(r"When: \d", plain)
+                assert "ticket code. At the door" in plain
+
+
+def _with_images(message) -> str:
+    """The HTML with its cid: images as data: URLs, as a mail program shows it."""
+    mime = parsed(message)
+    page = mime.get_body(("html",)).get_content()
+    for part in mime.walk():
+        if part["Content-ID"]:
+            cid = part["Content-ID"].strip("<>")
+            data = base64.b64encode(part.get_content()).decode()
+            url = f"data:{part.get_content_type()};base64,{data}"
+            page = page.replace(f"cid:{cid}", url)
+    return page
+
+
+@pytest.mark.browser
+def test_every_email_fits_a_phone_without_scrolling_sideways(chromium_path) -> None:
+    """On a 390 px wide phone no email is wider than the screen, in either
+    language: the sheet is fluid and the ticket's QR code stacks above its code."""
+    from playwright.sync_api import sync_playwright
+
+    pages = [
+        (language, kind, _with_images(message))
+        for language in ("en", "zh-hans")
+        for kind, message in every_mail(language).items()
+    ]
+    # Playwright's sync API runs an event loop: the mails are made before it starts.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 390, "height": 800})
+            for language, kind, page in pages:
+                tab.set_content(page)
+                width = tab.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, (language, kind, width)
+        finally:
+            browser.close()
+
+
+def test_a_chinese_venue_and_its_address_are_joined_with_a_chinese_comma() -> None:
+    """ "宁波人才之家, 宁波市江北区" read as English punctuation in Chinese mail and
+    calendar files; English keeps its ", "."""
+    from events.models import Venue
+    from events.notices import registration_calendar
+
+    event = branded_event(slug="venue-comma", logo=False)
+    venue = Venue.objects.create(
+        name_zh_hans="宁波人才之家",
+        name_en="Ningbo Talents House",
+        address_zh_hans="宁波市江北区",
+        address_en="Jiangbei District, Ningbo",
+    )
+    from .mail_kinds import _session
+
+    session = _session(
+        event, "session_title", timezone.now() + dt.timedelta(days=11), venue=venue
+    )
+    registration = services.registration_create(
+        session=session,
+        attendee=services.AttendeeData(
+            full_name="张伟", email="venue-zh@example.org", language="zh-hans"
+        ),
+    )
+
+    def location(language: str) -> str:
+        ics = registration_calendar(registration, language=language)
+        (event,) = Calendar.from_ical(ics).walk("VEVENT")
+        return str(event["location"])
+
+    assert location("zh-hans") == "宁波人才之家，宁波市江北区"
+    assert location("en") == "Ningbo Talents House, Jiangbei District, Ningbo"
