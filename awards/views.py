@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.problems import DomainError
+from events.models import Event
 from events.validators import clean_free_text
 
 from . import selectors, services
@@ -71,7 +72,14 @@ def verify(request: HttpRequest, number: str) -> HttpResponse:
             {"number": number[:40], "not_found": True},
             status=404,
         )
-    return render(request, "awards/verify.html", {"certificate": certificate})
+    event = certificate.batch.category.event
+    # The issuing event's logo and colour, where its own pages are public too.
+    public = event.status in (Event.Status.PUBLISHED, Event.Status.CANCELLED)
+    return render(
+        request,
+        "awards/verify.html",
+        {"certificate": certificate, "event": event if public else None},
+    )
 
 
 def verify_lookup(request: HttpRequest) -> HttpResponse:

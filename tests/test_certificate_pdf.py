@@ -188,6 +188,21 @@ def test_the_verify_page_links_both_languages(client, certificate) -> None:
     assert "2021年12月14日" in body
 
 
+def test_the_verify_page_names_the_issuing_body_with_the_events_brand(
+    client, certificate
+) -> None:
+    """Who issued it, said on the page the QR code opens, with the event's logo
+    and colour as on its other public pages."""
+    event = certificate.batch.category.event
+    zh = client.get(f"/verify/{certificate.number}/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    body = zh.content.decode()
+    assert f"颁发单位：{event.organiser_name_zh_hans}" in body
+    assert 'data-testid="event-brand"' in body
+    assert f"/events/{event.slug}/brand.css" in body
+    en = client.get(f"/verify/{certificate.number}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert f"Issued by {event.organiser_name_en}" in en.content.decode()
+
+
 # What the page draws, read back from the PDF: the colours of its content
 # stream, the seal's place and the words' boxes (in points, from the top left).
 PAGE_H_PT = 595.28
