@@ -377,3 +377,33 @@ def test_branding_fields_through_the_api(staff_api, organiser) -> None:
     # The image addresses are read-only.
     staff_api.patch(url, {"logo_url": "http://evil.example/x.png"}, format="json")
     assert staff_api.get(url).json()["logo_url"] is None
+
+
+def test_the_cancel_page_shows_the_time_in_the_events_zone_and_names_it(
+    client, organiser
+) -> None:
+    """A London event's session at 10:00 London time, read in Chinese and in
+    English: its own zone's clock and its name, not the server's (the page is
+    the answer to a POST without confirmation)."""
+    event = bilingual_event(organiser)
+    Event.objects.filter(pk=event.pk).update(timezone="Europe/London")
+    event.refresh_from_db()
+    session = event.sessions.get()
+    start = dt.datetime.combine(event.starts_on, dt.time(10), event.tzinfo)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=start, ends_at=start + dt.timedelta(hours=1)
+    )
+    registration = services.registration_create(
+        session=Session.objects.get(pk=session.pk),
+        attendee=services.AttendeeData(full_name="Ann", email="ann@example.org"),
+    )
+    url = f"/r/{registration.code}/cancel/?token={registration.token}"
+    answer = client.post(url, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert answer.status_code == 200, (answer.status_code, answer.get("Location"))
+    zh = answer.content.decode()
+    assert "10:00" in zh
+    assert "（格林尼治标准时间）" in zh or "（英国夏令时间）" in zh
+    en = client.post(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "10:00" in en and (
+        "(Greenwich Mean Time)" in en or "(British Summer Time)" in en
+    )
