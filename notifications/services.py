@@ -37,6 +37,11 @@ DISPATCH_DELAY = 1  # seconds
 # After the cache or the broker failed, a process stops asking for this long.
 DISPATCH_BACKOFF = 10  # seconds
 _broker_down_until = 0.0  # time.monotonic() before which no dispatch is asked for
+# A run asked for (by any process) starts no earlier than its ETA, a wall-clock time
+# kept in the cache key; until shortly before it, this process need not ask again:
+# that run will take whatever this process commits meanwhile.
+_dispatch_known_until = 0.0  # time.time()
+DISPATCH_MARGIN = 0.25  # seconds: clocks of other hosts may run a little ahead
 # Planners add rows that fall due (reminders); apps register theirs at start-up.
 _planners: list[Callable[[dt.datetime], int]] = []
 # Scope finders name the scopes of mail a staff user may see in the admin.
@@ -196,15 +201,23 @@ def _request_dispatch() -> None:
     it takes every row they wrote. It runs after the commit, so it never raises:
     the rows are safe in the database whatever the cache or the broker answer, and
     after a failure this process stops asking for ``DISPATCH_BACKOFF`` seconds, so
-    that requests do not each wait for a broker that is down.
+    that requests do not each wait for a broker that is down. A process that knows
+    when the coming run starts (it asked for it, or read its ETA from the cache)
+    does not ask again until shortly before then: under a flash crowd a request
+    then costs no round trip to Redis at all.
     """
     from .tasks import dispatch_notifications
 
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
+    global _broker_down_until, _dispatch_known_until
+    if time.monotonic() < _broker_down_until or time.time() < _dispatch_known_until:
         return
+    eta = time.time() + DISPATCH_DELAY
     try:
-        if not cache.add(DISPATCH_REQUESTED, True, timeout=DISPATCH_DELAY):
+        if not cache.add(DISPATCH_REQUESTED, eta, timeout=DISPATCH_DELAY):
+            # Another process asked: its run starts at the ETA it wrote down.
+            asked = cache.get(DISPATCH_REQUESTED)
+            if isinstance(asked, float):
+                _dispatch_known_until = asked - DISPATCH_MARGIN
             return
     except Exception as exc:  # the cache (Redis) is down; so, most likely, the broker
         _broker_down_until = time.monotonic() + DISPATCH_BACKOFF
@@ -215,12 +228,17 @@ def _request_dispatch() -> None:
         )
         return
     try:
-        dispatch_notifications.apply_async(countdown=DISPATCH_DELAY, retry=False)
+        dispatch_notifications.apply_async(eta=_utc(eta), retry=False)
+        _dispatch_known_until = eta - DISPATCH_MARGIN
     except Exception as exc:  # the broker is down: the rows are safe in the database
         _broker_down_until = time.monotonic() + DISPATCH_BACKOFF
         logger.warning(
             "Could not ask for a dispatch (%s); the next scheduled run will.", exc
         )
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
 
 
 def _setting(name: str, default: int) -> int:

@@ -507,3 +507,51 @@ def test_dispatch_keeps_at_most_the_limit_queued_and_waiting(soon, settings) -> 
     assert sum(map(len, queued)) == 7
     ids = [pk for batch in queued for pk in batch]
     assert len(set(ids)) == 7, "no row queued twice"
+
+
+def test_a_process_asks_for_a_dispatch_once_until_the_run_it_knows_of(
+    monkeypatch,
+) -> None:
+    """Every commit with mail asks for a dispatcher run; within the second before
+    that run, one process asks the cache once (twice if another process asked
+    first: it reads the run's ETA), not once per request."""
+    import time
+
+    from django.core.cache import cache
+
+    import notifications.services as outbox
+    from notifications.tasks import dispatch_notifications
+
+    monkeypatch.setattr(outbox, "_dispatch_known_until", 0.0)
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    cache.delete(outbox.DISPATCH_REQUESTED)
+    asked: list[str] = []
+    queued: list[dict] = []
+    add, get, apply_async = cache.add, cache.get, dispatch_notifications.apply_async
+    monkeypatch.setattr(
+        cache, "add", lambda *a, **k: asked.append("add") or add(*a, **k)
+    )
+    monkeypatch.setattr(
+        cache, "get", lambda *a, **k: asked.append("get") or get(*a, **k)
+    )
+    monkeypatch.setattr(
+        dispatch_notifications,
+        "apply_async",
+        lambda **k: queued.append(k) or apply_async(**k),
+    )
+    before = time.time()
+    for _ in range(50):
+        outbox._request_dispatch()
+    assert asked == ["add"] and len(queued) == 1
+    eta = queued[0]["eta"].timestamp()
+    assert before + outbox.DISPATCH_DELAY <= eta <= time.time() + outbox.DISPATCH_DELAY
+    # Another process (nothing known yet) finds the run asked for and its ETA.
+    monkeypatch.setattr(outbox, "_dispatch_known_until", 0.0)
+    for _ in range(50):
+        outbox._request_dispatch()
+    assert asked == ["add", "add", "get"] and len(queued) == 1
+    assert outbox._dispatch_known_until == eta - outbox.DISPATCH_MARGIN
+    # Once that run is due, a commit asks for the next one.
+    time.sleep(max(0.0, eta - time.time()) + 0.1)
+    outbox._request_dispatch()
+    assert asked[-1] == "add" and len(queued) == 2
