@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from config.admin import ServiceModelAdmin
+from config.l10n import LANGUAGE_SUFFIXES
 from config.problems import DomainError
 
 from . import services
@@ -31,8 +32,6 @@ from .models import (
     Recipient,
     Review,
 )
-
-LANGUAGE_SUFFIXES = ("zh_hans", "en")
 
 
 def per_language(*names: str) -> tuple[str, ...]:

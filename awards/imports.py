@@ -17,8 +17,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from config.l10n import language_column
+
 from .console.forms import RecipientTextsForm, free_field, line_field
-from .services import Citation, RecipientData, language_column
+from .services import Citation, RecipientData
 
 TEXTS = ("name", "title", "affiliation", "street", "community", "citation")
 COLUMNS = [

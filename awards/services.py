@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from modeltranslation.utils import get_language
 
+from config.l10n import LANGUAGE_SUFFIXES, language_column
 from config.problems import ConflictError
 from events.services import AttendeeData, registration_reserve
 from notifications.models import Notification
@@ -63,7 +64,6 @@ def _audit(
 
 
 RECIPIENT_TEXTS = ("name", "title", "affiliation", "street", "community")
-LANGUAGE_SUFFIXES = ("en", "zh_hans")
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,6 @@ class RecipientData:
     texts: dict[str, str] = dataclass_field(default_factory=dict)
     # A district of the event's list chosen by its id (the console's choice).
     district_id: int | None = None
-
-
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-def language_column(text: str) -> str:
-    """The column suffix of the language a text is written in: a name with any
-    Chinese character in it is Chinese."""
-    return "zh_hans" if _HAN.search(text) else "en"
 
 
 # pg_advisory_xact_lock(key, event id): one writer at a time of an event's districts.

@@ -7,12 +7,26 @@ Babel; mainland China's zones get the name people use there.
 
 import datetime as dt
 import functools
+import re
 import zoneinfo
 
 from babel.core import UnknownLocaleError
 from babel.dates import get_timezone_name
 from django.utils import timezone
 from django.utils.translation import get_language
+
+# The column suffixes of translated content (django-modeltranslation): every
+# translated field <f> has <f>_zh_hans and <f>_en.
+LANGUAGE_SUFFIXES = ("zh_hans", "en")
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def language_column(text: str) -> str:
+    """The column suffix of the language a text is written in: a text with any
+    Chinese character in it is Chinese."""
+    return "zh_hans" if _HAN.search(text) else "en"
+
 
 # Mainland China keeps one time, which Chinese calls Beijing time.
 _BEIJING_TIME_ZONES = frozenset(

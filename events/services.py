@@ -23,6 +23,7 @@ from modeltranslation.translator import translator
 from modeltranslation.utils import build_lang
 from modeltranslation.utils import get_language as translation_language
 
+from config.l10n import LANGUAGE_SUFFIXES
 from config.problems import ConflictError
 from notifications.models import Notification
 from notifications.services import (
@@ -558,9 +559,6 @@ def registration_check_in(*, event: Event, code: str) -> tuple[Registration, boo
     return registration, True
 
 
-# Content written in both languages (events.translation): each translated field has
-# a column per language, <field>_zh_hans and <field>_en.
-LANGUAGE_SUFFIXES = ("zh_hans", "en")
 VENUE_COLUMNS = tuple(
     f"{field}_{suffix}" for field in ("name", "address") for suffix in LANGUAGE_SUFFIXES
 )

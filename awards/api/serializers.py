@@ -9,9 +9,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from modeltranslation.utils import get_language
 from rest_framework import serializers
 
+from config.l10n import LANGUAGE_SUFFIXES
+from events.services import in_language_columns
 from events.validators import clean_free_text, no_control_characters
 
 from ..models import AwardBatch, AwardCategory, Certificate, Nomination, Recipient
@@ -30,27 +31,6 @@ def free_text(max_length: int, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(
         max_length=max_length, validators=[clean_free_text], **kwargs
     )
-
-
-LANGUAGE_SUFFIXES = ("zh_hans", "en")
-
-
-def active_suffix() -> str:
-    """The column suffix of the request's language: zh_hans or en."""
-    return get_language().replace("-", "_")
-
-
-def language_columns(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """``data`` with each plain text moved to the request language's column; a
-    value given for that column itself wins."""
-    out = dict(data)
-    suffix = active_suffix()
-    for name in fields:
-        if name not in out:
-            continue
-        plain = out.pop(name)
-        out.setdefault(f"{name}_{suffix}", plain)
-    return out
 
 
 class EmptyLanguageAsNull:
@@ -94,7 +74,7 @@ class CategoryInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         require_one_language(attrs, "name")
-        return language_columns(attrs, ("name", "description"))
+        return in_language_columns(AwardCategory, attrs)
 
 
 class CategoryOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
@@ -129,7 +109,7 @@ class BatchInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         require_one_language(attrs, "title")
-        return language_columns(attrs, ("title",))
+        return in_language_columns(AwardBatch, attrs)
 
 
 class BatchOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):
@@ -195,7 +175,7 @@ def recipient_data(attrs: dict[str, Any]) -> Any:
     column of its language (plain ones in the request's)."""
     from ..services import RecipientData
 
-    columns = language_columns(attrs, RECIPIENT_TEXTS)
+    columns = in_language_columns(Recipient, attrs)
     texts = {
         key: value
         for key, value in columns.items()
@@ -218,7 +198,7 @@ class NominationInputSerializer(serializers.Serializer):
     citation_en = free_text(5000, required=False, allow_blank=True, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return language_columns(attrs, ("citation",))
+        return in_language_columns(Nomination, attrs)
 
 
 class NominationUpdateSerializer(serializers.Serializer):
@@ -233,7 +213,7 @@ class NominationUpdateSerializer(serializers.Serializer):
     citation_en = free_text(5000, required=False, allow_blank=True, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return language_columns(attrs, ("citation",))
+        return in_language_columns(Nomination, attrs)
 
 
 class RecipientOutputSerializer(EmptyLanguageAsNull, serializers.ModelSerializer):

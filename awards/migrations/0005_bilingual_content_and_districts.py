@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from events.migrations._language import language_of, split_languages
+from events.migrations._language import languages_copied, split_languages
 
 TRANSLATED = {
     "AwardBatch": ("title",),
@@ -11,28 +11,6 @@ TRANSLATED = {
     "Nomination": ("citation",),
     "Recipient": ("name", "title", "affiliation", "street", "community"),
 }
-
-
-def copy_back(apps, schema_editor):
-    """Going back: the original column takes the English text, else the Chinese."""
-    for model_name, fields in TRANSLATED.items():
-        model = apps.get_model("awards", model_name)
-        for row in model.objects.all().iterator():
-            for field in fields:
-                value = getattr(row, f"{field}_en") or getattr(row, f"{field}_zh_hans")
-                setattr(row, field, value or "")
-            row.save(update_fields=list(fields))
-
-
-def copy_into_languages(apps, schema_editor):
-    """Each existing text goes to the column of the language it is written in."""
-    for model_name, fields in TRANSLATED.items():
-        model = apps.get_model("awards", model_name)
-        for row in model.objects.all().iterator():
-            for field in fields:
-                for language, text in split_languages(getattr(row, field) or "").items():
-                    setattr(row, f"{field}_{language}", text)
-            row.save(update_fields=[f"{f}_{lang}" for f in fields for lang in ("en", "zh_hans")])
 
 
 def districts_to_names(apps, schema_editor):
@@ -198,7 +176,7 @@ class Migration(migrations.Migration):
             name='district',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='recipients', to='awards.district', verbose_name='district'),
         ),
-        migrations.RunPython(copy_into_languages, copy_back),
+        migrations.RunPython(*languages_copied("awards", TRANSLATED)),
         migrations.RunPython(districts_from_names, districts_to_names),
         migrations.RemoveField(model_name='recipient', name='district_name'),
     ]

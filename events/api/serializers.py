@@ -13,6 +13,8 @@ from modeltranslation.utils import build_lang
 from modeltranslation.utils import get_language as translation_language
 from rest_framework import serializers
 
+from config.l10n import LANGUAGE_SUFFIXES
+
 from ..images import brand_image_version
 from ..models import (
     Event,
@@ -23,7 +25,6 @@ from ..models import (
     validate_colour,
     validate_reminder_offsets,
 )
-from ..services import LANGUAGE_SUFFIXES
 from ..slugs import validate_event_slug
 from ..validators import clean_free_text, no_control_characters
 

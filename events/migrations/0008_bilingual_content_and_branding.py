@@ -3,35 +3,13 @@
 import events.models
 from django.db import migrations, models
 
-from events.migrations._language import language_of, split_languages
+from events.migrations._language import languages_copied
 
 TRANSLATED = {
     "Venue": ("name", "address"),
     "Event": ("title", "description"),
     "Session": ("title", "description"),
 }
-
-
-def copy_back(apps, schema_editor):
-    """Going back: the original column takes the English text, else the Chinese."""
-    for model_name, fields in TRANSLATED.items():
-        model = apps.get_model("events", model_name)
-        for row in model.objects.all().iterator():
-            for field in fields:
-                value = getattr(row, f"{field}_en") or getattr(row, f"{field}_zh_hans")
-                setattr(row, field, value or "")
-            row.save(update_fields=list(fields))
-
-
-def copy_into_languages(apps, schema_editor):
-    """Each existing text goes to the column of the language it is written in."""
-    for model_name, fields in TRANSLATED.items():
-        model = apps.get_model("events", model_name)
-        for row in model.objects.all().iterator():
-            for field in fields:
-                for language, text in split_languages(getattr(row, field) or "").items():
-                    setattr(row, f"{field}_{language}", text)
-            row.save(update_fields=[f"{f}_{lang}" for f in fields for lang in ("en", "zh_hans")])
 
 
 class Migration(migrations.Migration):
@@ -161,5 +139,5 @@ class Migration(migrations.Migration):
             name='name_zh_hans',
             field=models.CharField(max_length=200, null=True, verbose_name='name'),
         ),
-        migrations.RunPython(copy_into_languages, copy_back),
+        migrations.RunPython(*languages_copied("events", TRANSLATED)),
     ]
