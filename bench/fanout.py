@@ -699,6 +699,7 @@ def seed(count: int, *, warm: bool) -> dict[str, Any]:
             [
                 Registration(
                     session=session,
+                    event_id=session.event_id,
                     attendee=a,
                     full_name=a.full_name,
                     email=a.email,

@@ -506,9 +506,14 @@ def helper_growth(size: str, sessions: str, explain: str) -> dict[str, Any]:
         status=Registration.Status.CONFIRMED,
     )
     # Every other column as the template has it; these vary by row number g.
+    session_of_row = (
+        f"CASE WHEN g < %s THEN (ARRAY{session_ids}::bigint[])"
+        f"[1 + mod(g, {len(session_ids)})] ELSE (ARRAY{other_ids}::bigint[])[1 + mod(g, 10)] END"
+    )
     overrides = {
-        "session_id": f"CASE WHEN g < %s THEN (ARRAY{session_ids}::bigint[])"
-        f"[1 + mod(g, {len(session_ids)})] ELSE (ARRAY{other_ids}::bigint[])[1 + mod(g, 10)] END",
+        "session_id": session_of_row,
+        # The session's event (the row's session, found again by its id).
+        "event_id": f"(SELECT s.event_id FROM events_session s WHERE s.id = ({session_of_row}))",  # noqa: S608 - our own tables
         "code": "'G' || g",
         "email": "'growth-' || g || '@example.org'",
         "full_name": "'Person ' || g",
@@ -527,7 +532,12 @@ def helper_growth(size: str, sessions: str, explain: str) -> dict[str, Any]:
             f"INSERT INTO events_registration ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)}) "  # noqa: S608 - our own columns
             f"SELECT {select} FROM events_registration t, generate_series(1, %s) g "
             "WHERE t.id = %s",
-            [n, n * (1 + GROWTH_OTHERS) - 1, template.pk],
+            [
+                n,
+                n,
+                n * (1 + GROWTH_OTHERS) - 1,
+                template.pk,
+            ],  # g < n for the session and for its event
         )
         # As autovacuum leaves a table that has settled: statistics and visibility map.
         cursor.execute(

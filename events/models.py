@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import secrets
 import zoneinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -357,6 +357,21 @@ class Registration(models.Model):
         verbose_name=_("session"),
         on_delete=models.CASCADE,
         related_name="registrations",
+        # (session, ...) indexes below lead with the session: no index of its own.
+        db_index=False,
+    )
+    # The session's event, kept beside it so that an event's registrations (the
+    # dashboard, the attendee list, exports) are read by an index of their own
+    # rather than through every session. Set when the row is written
+    # (services._registration_insert, registration_reserve); a session never
+    # moves to another event.
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="registrations",
+        editable=False,
+        db_index=False,
     )
     attendee = models.ForeignKey(
         Attendee,
@@ -419,16 +434,29 @@ class Registration(models.Model):
             ),
         ]
         indexes = [
+            # (The waiting list in order is read through the unique constraint's
+            # index on (session, waitlist_number) of waitlisted rows.)
+            # Those who left a waiting list (promoted, cancelled): a new place's
+            # position is its number minus those ahead of it who left
+            # (services._waitlist_place_take), read here without touching the
+            # ones still waiting.
             models.Index(
                 fields=["session", "waitlist_number"],
-                condition=Q(status="waitlisted"),
-                name="registration_waitlist_idx",
+                condition=Q(waitlist_number__isnull=False) & ~Q(status="waitlisted"),
+                name="registration_left_waitlist_idx",
             ),
             models.Index(fields=["session", "status"]),
+            models.Index(fields=["event", "status"], name="registration_event_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.full_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The event is the session's (PostgreSQL holds every row to it: 0009).
+        if self.event_id is None and self.session_id is not None:
+            self.event_id = self.session.event_id
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("events:registration_manage", kwargs={"code": self.code})

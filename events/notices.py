@@ -318,9 +318,10 @@ def registration_notices_queue(
         if kind == "registration_waitlisted":
             from .selectors import registration_waitlist_position
 
-            registration.waitlist_position = registration_waitlist_position(
-                registration
-            )
+            if registration.waitlist_position is None:  # not counted as it joined
+                registration.waitlist_position = registration_waitlist_position(
+                    registration
+                )
             extra["position"] = registration.waitlist_position
         emails.append(
             registration_email(

@@ -30,7 +30,7 @@ def person_registrations(*, event: Event, email: str) -> QuerySet[Registration]:
     if not address:
         return Registration.objects.none()
     return (
-        Registration.objects.filter(session__event=event, erased_at__isnull=True)
+        Registration.objects.filter(event=event, erased_at__isnull=True)
         .filter(Q(email__iexact=address) | Q(attendee__email=address))
         .select_related("session")
         .order_by("created_at", "pk")

@@ -272,9 +272,7 @@ def registration_list_for_event(
     status: str | None = None,
     search: str | None = None,
 ) -> QuerySet[Registration]:
-    registrations = Registration.objects.filter(session__event=event).select_related(
-        "session"
-    )
+    registrations = Registration.objects.filter(event=event).select_related("session")
     if session_id is not None:
         registrations = registrations.filter(session_id=session_id)
     if status:
@@ -298,7 +296,7 @@ def check_in_counts(*, event: Event) -> dict[str, int]:
     tz = event.tzinfo
     midnight = dt.datetime.combine(timezone.localdate(timezone=tz), dt.time(), tz)
     return Registration.objects.filter(
-        session__event=event, status=Registration.Status.CONFIRMED
+        event=event, status=Registration.Status.CONFIRMED
     ).aggregate(
         confirmed=Count("pk"),
         checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
@@ -331,9 +329,7 @@ def registration_search_for_check_in(
     if code:
         match |= Q(code=code)
     return (
-        Registration.objects.filter(
-            session__event=event, status=Registration.Status.CONFIRMED
-        )
+        Registration.objects.filter(event=event, status=Registration.Status.CONFIRMED)
         .annotate(phone_digits=_digits("phone"))
         .filter(match)
         .select_related("session")
@@ -394,7 +390,7 @@ def registration_get_for_event(*, event: Event, code: str) -> Registration:
         with_waitlist_position(
             Registration.objects.select_related("session", "session__venue")
         )
-        .filter(code=code, session__event=event)
+        .filter(code=code, event=event)
         .first()
         if code
         else None
@@ -411,7 +407,7 @@ def registration_others_in_event(
     return with_waitlist_position(
         Registration.objects.select_related("session")
         .filter(
-            session__event_id=registration.session.event_id,
+            event_id=registration.event_id,
             email__iexact=registration.email,
         )
         .exclude(pk=registration.pk)
@@ -499,7 +495,7 @@ def _registration_states(prefix: str = "") -> dict[str, Count]:
 
 def event_registration_counts(*, event: Event) -> RegistrationCounts:
     """Registered, confirmed, waiting, cancelled and checked in, in one query."""
-    numbers = Registration.objects.filter(session__event=event).aggregate(
+    numbers = Registration.objects.filter(event=event).aggregate(
         **_registration_states()
     )
     return RegistrationCounts(**numbers)
@@ -548,7 +544,7 @@ def event_registrations_by_day(
 ) -> list[RegistrationDay]:
     """Registrations made and cancelled per day in the event's time zone, in two
     queries; every day from the first registration to ``until`` has a row."""
-    registrations = Registration.objects.filter(session__event=event).order_by()
+    registrations = Registration.objects.filter(event=event).order_by()
     made = dict(
         registrations.annotate(day=TruncDate("created_at", tzinfo=event.tzinfo))
         .values("day")

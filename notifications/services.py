@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from config.inserts import RowInsert
 from config.problems import ConflictError
 
 from .models import Notification, UnsubscribeKey, Unsubscription
@@ -123,6 +124,33 @@ def scopes_for(user: Any) -> list[str]:
     return [scope for finder in _scope_finders for scope in finder(user)]
 
 
+# An outbox row as the request writes it; a known dedupe key is skipped.
+_NOTIFICATION_INSERT = RowInsert(
+    Notification,
+    [
+        "kind",
+        "recipient",
+        "language",
+        "about_type",
+        "about_id",
+        "scope",
+        "template",
+        "context",
+        "attachments",
+        "unsubscribable",
+        "dedupe_key",
+        "status",
+        "attempts",
+        "last_error",
+        "send_after",
+        "message_id",
+        "created_at",
+    ],
+    conflict=["dedupe_key"],
+)
+_INSERT_BATCH = 500  # rows per statement: 8,000 parameters, within SQLite's limit
+
+
 def notification_enqueue(email: Email) -> None:
     notifications_enqueue([email])
 
@@ -136,33 +164,42 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
     if not emails:
         return
     now = timezone.now()
-    unsubscribed = set(
-        Unsubscription.objects.filter(
-            email__in={e.to.strip().lower() for e in emails if e.unsubscribable}
-        ).values_list("email", flat=True)
+    addresses = {e.to.strip().lower() for e in emails if e.unsubscribable}
+    unsubscribed = (
+        set(
+            Unsubscription.objects.filter(email__in=addresses).values_list(
+                "email", flat=True
+            )
+        )
+        if addresses
+        else set()
     )
     rows = []
     for email in emails:
         skipped = email.unsubscribable and email.to.strip().lower() in unsubscribed
         rows.append(
-            Notification(
-                kind=email.kind,
-                recipient=email.to.strip(),
-                language=email.language,
-                about_type=email.about[0],
-                about_id=str(email.about[1]),
-                scope=email.scope,
-                template=email.template,
-                context=_with_names(email),
-                attachments=email.attachments,
-                unsubscribable=email.unsubscribable,
-                dedupe_key=email.dedupe_key,
-                status=Notification.Status.SKIPPED if skipped else email.status,
-                last_error="unsubscribed" if skipped else "",
-                send_after=email.send_after or now,
-            )
+            [
+                email.kind,
+                email.to.strip(),
+                email.language,
+                email.about[0],
+                str(email.about[1]),
+                email.scope,
+                email.template,
+                _with_names(email),
+                email.attachments,
+                email.unsubscribable,
+                email.dedupe_key,
+                Notification.Status.SKIPPED if skipped else email.status,
+                0,
+                "unsubscribed" if skipped else "",
+                email.send_after or now,
+                "",
+                now,
+            ]
         )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    for start in range(0, len(rows), _INSERT_BATCH):
+        _NOTIFICATION_INSERT.execute(rows[start : start + _INSERT_BATCH])
     # robust: whatever the kick meets, the request that committed still answers.
     transaction.on_commit(_request_dispatch, robust=True)
 

@@ -99,6 +99,7 @@ def _bulk_registered(session, people: int, prefix: str) -> list[str]:
         [
             Registration(
                 session=session,
+                event_id=session.event_id,
                 attendee=a,
                 full_name=a.full_name,
                 email=a.email,

@@ -1,0 +1,96 @@
+"""INSERTs of the registration request, written out once per process.
+
+The ORM compiles an ``INSERT`` (or ``bulk_create``'s upsert) anew for every call,
+and for a registration that compiling cost more CPU than PostgreSQL spent on the
+statements (bench/README.md). ``RowInsert`` writes the statement once, from the
+model's own fields, and on each call only prepares the values as the fields do
+(``get_db_prep_save``: JSON, dates, booleans, each backend its way). It speaks the
+SQL that PostgreSQL and SQLite share (``ON CONFLICT``, ``RETURNING``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.db import connections, models
+
+
+def _fields(
+    model: type[models.Model], names: Sequence[str]
+) -> list[models.Field[Any, Any]]:
+    return [
+        cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in names
+    ]
+
+
+class RowInsert:
+    """``INSERT INTO <model> (<fields>) VALUES ... [ON CONFLICT ...] [RETURNING ...]``.
+
+    ``conflict`` names the unique fields of an ``ON CONFLICT`` clause: with
+    ``update`` the named fields take the new row's values (an upsert), without it
+    a conflicting row is skipped. ``returning`` names fields read back, one tuple
+    per row written (a skipped row returns nothing).
+    """
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        update: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
+        self.model = model
+        self.fields = _fields(model, fields)
+        self.conflict = _fields(model, conflict)
+        self.update = _fields(model, update)
+        self.returning = _fields(model, returning)
+        self._statements: dict[tuple[str, int], str] = {}
+
+    def _sql(self, alias: str, rows: int) -> str:
+        statement = self._statements.get((alias, rows))
+        if statement is not None:
+            return statement
+        qn = connections[alias].ops.quote_name
+        columns = ", ".join(qn(str(f.column)) for f in self.fields)
+        row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        statement = (
+            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns
+            f"VALUES {', '.join([row] * rows)}"
+        )
+        if self.conflict:
+            target = ", ".join(qn(str(f.column)) for f in self.conflict)
+            if self.update:
+                assignments = ", ".join(
+                    f"{qn(str(f.column))} = EXCLUDED.{qn(str(f.column))}"
+                    for f in self.update
+                )
+                statement += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
+            else:
+                statement += f" ON CONFLICT ({target}) DO NOTHING"
+        if self.returning:
+            statement += " RETURNING " + ", ".join(
+                qn(str(f.column)) for f in self.returning
+            )
+        self._statements[(alias, rows)] = statement
+        return statement
+
+    def execute(
+        self, rows: Sequence[Sequence[Any]], *, using: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Writes ``rows`` (values in the order of ``fields``) in one statement."""
+        if not rows:
+            return []
+        alias = using or self.model._default_manager.db
+        connection = connections[alias]
+        params: list[Any] = []
+        for row in rows:
+            params.extend(
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(self.fields, row, strict=True)
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(alias, len(rows)), params)
+            return [tuple(r) for r in cursor.fetchall()] if self.returning else []

@@ -1,0 +1,171 @@
+"""What a registration writes, and how few statements it takes (issue 11).
+
+A registration is one short transaction on a hot row: what it sends to PostgreSQL
+is part of its behaviour, as is every row it writes.
+"""
+
+import random
+import re
+from collections import Counter
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from events import services
+from events.models import Registration, Session
+from events.selectors import registration_waitlist_position
+from notifications.models import Notification
+
+from .factories import EventFactory, SessionFactory
+from .test_concurrency import run_at_once
+
+
+def person(n: object) -> services.AttendeeData:
+    return services.AttendeeData(full_name=f"Person {n}", email=f"p{n}@example.org")
+
+
+def test_the_written_out_insert_names_every_column_of_a_registration(
+    postgres: None,
+) -> None:
+    """A field added to Registration must be written by the registration, too."""
+    columns = {f.name for f in Registration._meta.concrete_fields} - {"id"}
+    assert set(services.REGISTRATION_FIELDS) == columns
+    assert len(services.REGISTRATION_FIELDS) == len(columns)
+
+
+def test_a_registration_is_written_as_the_orm_would_write_it(postgres: None) -> None:
+    session = SessionFactory(capacity=1, waitlist_enabled=True)
+    seated = services.registration_create(session=session, attendee=person("A"))
+    waiting = services.registration_create(session=session, attendee=person("B"))
+
+    for made in (seated, waiting):
+        stored = Registration.objects.get(pk=made.pk)
+        for field in Registration._meta.concrete_fields:
+            assert getattr(stored, field.attname) == getattr(made, field.attname), (
+                field.name
+            )
+        assert stored.event_id == session.event_id
+        assert stored.attendee.email == made.email.lower()
+    assert (seated.status, waiting.status) == ("confirmed", "waitlisted")
+    assert (waiting.waitlist_number, waiting.waitlist_position) == (1, 1)
+
+
+def test_the_attendee_row_follows_the_latest_registration(postgres: None) -> None:
+    first, second = SessionFactory(), SessionFactory()
+    a = services.registration_create(
+        session=first,
+        attendee=services.AttendeeData(full_name="张伟", email="Zhang@Example.org"),
+    )
+    b = services.registration_create(
+        session=second,
+        attendee=services.AttendeeData(
+            full_name="Zhang Wei", email="zhang@example.org", language="zh-hans"
+        ),
+    )
+    assert a.attendee_id == b.attendee_id
+    b.attendee.refresh_from_db()
+    assert (b.attendee.full_name, b.attendee.language) == ("Zhang Wei", "zh-hans")
+
+
+def test_the_database_holds_a_registration_to_its_sessions_event(
+    postgres: None,
+) -> None:
+    registration = services.registration_create(
+        session=SessionFactory(), attendee=person("A")
+    )
+    elsewhere = EventFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Registration.objects.filter(pk=registration.pk).update(event=elsewhere)
+
+
+def test_waiting_list_places_match_the_list_through_promotions_and_cancellations(
+    postgres: None,
+) -> None:
+    """A new place is its number less those ahead who left; the list counts those
+    still waiting. Both agree however people come and go (seeded, repeatable)."""
+    rng = random.Random(11)
+    session = SessionFactory(capacity=3, waitlist_enabled=True)
+    active: list[Registration] = []
+    joined = 0
+    for step in range(60):
+        if active and rng.random() < 0.4:
+            leaving = active.pop(rng.randrange(len(active)))
+            services.registration_cancel(code=leaving.code, token=leaving.token)
+            continue
+        made = services.registration_create(session=session, attendee=person(step))
+        active.append(made)
+        if made.status == Registration.Status.WAITLISTED:
+            joined += 1
+            counted = registration_waitlist_position(
+                Registration.objects.get(pk=made.pk)
+            )
+            assert made.waitlist_position == counted, step
+            mail = Notification.objects.get(
+                dedupe_key=f"registration_waitlisted:{made.pk}"
+            )
+            assert mail.context["position"] == counted
+    left = Registration.objects.filter(
+        session=session, waitlist_number__isnull=False
+    ).exclude(status="waitlisted")
+    assert joined > 10 and left.count() > 3  # the sequence did test leavers
+
+
+def test_places_given_at_once_are_each_given_once(postgres_transactional: None) -> None:
+    session = SessionFactory(capacity=5, waitlist_enabled=True)
+
+    def register(i: int) -> tuple[str, int | None]:
+        made = services.registration_create(session=session, attendee=person(i))
+        return made.status, made.waitlist_position
+
+    results = run_at_once(30, register)
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert Counter(status for status, _ in results) == {
+        "confirmed": 5,
+        "waitlisted": 25,
+    }
+    assert sorted(p for s, p in results if s == "waitlisted") == list(range(1, 26))
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["seat", "waiting list"])
+def test_a_registration_request_sends_only_what_a_seat_needs(
+    api, postgres: None, full: bool
+) -> None:
+    """One read of the event and session, then in one transaction: the person, the
+    seat or the place (with its position), the registration and its outbox row.
+    Nothing reads the waiting list, and nothing reads the session twice."""
+    session = SessionFactory(capacity=1, waitlist_enabled=True)
+    if full:
+        services.registration_create(session=session, attendee=person("first"))
+    url = f"/api/v1/events/{session.event.slug}/registrations/"
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(
+            url,
+            {"session": session.pk, "full_name": "张伟", "email": "zhang@example.org"},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    statements = [
+        q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
+    ]
+    table = Session._meta.db_table
+    kinds = [
+        " ".join(re.match(r'(\w+)(?: INTO)? "?(\w+)', s).groups())  # type: ignore[union-attr]
+        for s in statements
+    ]
+    expected = [
+        "INSERT events_attendee",
+        f"UPDATE {table}",
+        *([f"UPDATE {table}"] if full else []),
+        "INSERT events_registration",
+        "INSERT notifications_notification",
+    ]
+    # The one read: the session with its event, venues and whether it asks questions.
+    assert statements[0].startswith("SELECT") and f'"{table}"' in statements[0]
+    assert kinds[1:] == expected, kinds
+    assert not [s for s in statements if "COUNT(" in s.upper() and "UPDATE" not in s]
+    body = response.json()
+    assert body["status"] == ("waitlisted" if full else "confirmed")
+    assert body["waitlist_position"] == (1 if full else None)
