@@ -945,7 +945,7 @@ def _pgbench_gsets(statements: list[dict[str, Any]]) -> None:
     for k, s in enumerate(statements):
         later = " ".join(t["sql"] for t in statements[k + 1 :])
         insert = re.match(
-            r'INSERT INTO "(\w+)".* RETURNING "\1"\."id"\s*$', s["sql"], re.S
+            r'INSERT INTO "(\w+)".* RETURNING ("\1"\.)?"id"\s*$', s["sql"], re.S
         )
         if insert and f":{insert.group(1)}_id" in later:
             s["gset"] = f"{insert.group(1)}_"  # -> :<table>_id
@@ -957,8 +957,11 @@ def _pgbench_gsets(statements: list[dict[str, Any]]) -> None:
                 s["sql"],
                 re.S,
             )
+            # (and the place it is, computed beside it: :waitlist_position)
             or re.search(
-                r'RETURNING ("events_session"\.)?"waitlist_last"\s*$', s["sql"]
+                r'RETURNING ("events_session"\.)?"waitlist_last"(,.*)?\s*$',
+                s["sql"],
+                re.S,
             )
         ):
             s["gset"] = ""  # -> :waitlist_last

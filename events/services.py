@@ -270,8 +270,16 @@ def _registration_insert(
     # ticket written down under the lock).
     looks_free = session.capacity is None or session.seats_taken < session.capacity
     ticket = ticket_attachment_recipes(registration) if looks_free else None
-    seated = _seat_take(session.pk)
-    place = None if seated else _waitlist_place_take(session.pk)
+    # Each of the two UPDATEs checks the row as it is once locked, and they exclude
+    # each other (a place only when no seat is free), so either order is safe; the
+    # one that will most likely succeed goes first, so that a full session's crowd
+    # costs one statement on the hot row, not two.
+    if looks_free or not session.waitlist_enabled:
+        seated = _seat_take(session.pk)
+        place = None if seated else _waitlist_place_take(session.pk)
+    else:
+        place = _waitlist_place_take(session.pk)
+        seated = 0 if place is not None else _seat_take(session.pk)
     waitlist_number = None if place is None else place[0]
     if place is not None:
         registration.waitlist_position = place[1]
@@ -366,7 +374,7 @@ def _waitlist_place_take(session_id: int) -> tuple[int, int] | None:
             f'WHERE left_list."session_id" = {session_table}."id" '
             f'AND left_list."waitlist_number" < {session_table}."waitlist_last" '
             'AND left_list."waitlist_number" IS NOT NULL '
-            'AND NOT (left_list."status" = %s))',
+            'AND NOT (left_list."status" = %s)) AS "waitlist_position"',
             [session_id, Session.Status.SCHEDULED, Registration.Status.WAITLISTED],
         )
         row = cursor.fetchone()
