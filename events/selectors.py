@@ -8,6 +8,7 @@ from typing import Any, cast
 from django.db.models import (
     Case,
     Count,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -505,15 +506,22 @@ def event_session_fill(*, event: Event) -> list[SessionFill]:
     """Every session of the event in order, with its counts, in one query."""
     rows: Iterable[Mapping[str, Any]] = (
         Session.objects.filter(event=event)
+        # The join names the event too, so that the registrations are read by
+        # their event's index, not the whole table (bench --growth EXPLAIN).
+        .annotate(
+            held=FilteredRelation(
+                "registrations", condition=Q(registrations__event=event)
+            )
+        )
         .order_by("starts_at", "pk")
         .values("pk", "title", "starts_at", "status", "capacity", "seats_taken")
         .annotate(
-            **_registration_states("registrations__"),
+            **_registration_states("held__"),
             reserved=Count(
-                "registrations",
+                "held",
                 filter=Q(
-                    registrations__status=Registration.Status.CONFIRMED,
-                    registrations__reserved=True,
+                    held__status=Registration.Status.CONFIRMED,
+                    held__reserved=True,
                 ),
             ),
         )
