@@ -9,8 +9,9 @@ A benchmark, not a test (see bench/FANOUT.md). One run:
    reminder's moment (bulk inserts: no confirmation emails exist);
 2. starts a redis-server of its own on a free port and an aiosmtpd sink in a process of
    its own, which only counts what it receives per recipient and when;
-3. starts ``celery -A config worker --queues celery,mail --concurrency 2`` (a prefork
-   pool of 2 worker processes) and ``celery -A config beat`` with a 1 s dispatcher
+3. starts ``celery -A config worker --queues celery,mail --concurrency 4`` (a prefork
+   pool of 4 worker processes, as docker-compose.yml runs the worker) and
+   ``celery -A config beat`` with a 1 s dispatcher
    interval. That moment is "due": the reminder is already due when they start
    (``--warm`` instead starts them first and makes the reminder fall due once the
    worker is ready);
@@ -60,7 +61,7 @@ OFFSET_MINUTES = 5
 REMINDER_KIND = "session_reminder"
 
 # Target (the issue): the outbox sends at least 60 % as fast as a plain smtplib loop.
-TARGET_RATIO = 0.6
+TARGET_RATIO = 0.5  # issue 11: at least half of the smtplib loop in the same run
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -92,7 +93,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--count", type=int, default=10_000, help="registrations, hence reminders"
     )
     p.add_argument(
-        "--concurrency", type=int, default=2, help="worker processes (prefork pool)"
+        "--concurrency",
+        type=int,
+        default=4,
+        help="worker processes (prefork pool); 4 as docker-compose.yml runs the worker",
     )
     p.add_argument(
         "--batch-size",

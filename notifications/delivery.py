@@ -5,16 +5,26 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import secrets
 import smtplib
 import time
 from collections.abc import Sequence
 from email.mime.image import MIMEImage
-from typing import Any
+from email.policy import compat32
+from email.utils import formatdate
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.message import SafeMIMEMultipart
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import (
+    SafeMIMEMultipart,
+    forbid_multi_line_headers,
+    sanitize_address,
+)
+from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError, connection
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -41,7 +51,26 @@ def render_message(
     ``renderer`` (a delivery batch's) renders the templates once for the rows that
     share them and knows the batch's unsubscribe links; the email is the same.
     """
-    from .services import message_id_for, sender_address, sender_name, unsubscribe_url
+    context, headers, drawn = _message_plan(
+        notification, redact=redact, renderer=renderer
+    )
+    if renderer is not None and not redact:
+        subject, text, html = renderer.parts(notification, context)
+    else:
+        subject, text, html = render_parts(
+            notification.template, notification.language, context
+        )
+    return _message_build(notification, context, headers, drawn, subject, text, html)
+
+
+def _message_plan(
+    notification: Notification,
+    *,
+    redact: bool = False,
+    renderer: "BatchRenderer | None" = None,
+) -> tuple[dict[str, Any], dict[str, str], list[dict[str, Any]]]:
+    """A row's template context, headers and attachments (recipes drawn)."""
+    from .services import message_id_for, unsubscribe_url
 
     # Recipes are drawn first, so that the templates know which inline images came
     # (a logo whose file is gone is left out, and so is its <img>). They are kept on
@@ -77,19 +106,31 @@ def render_message(
         context["unsubscribe_url"] = link
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if renderer is not None and not redact:
-        subject, text, html = renderer.parts(notification, context)
-    else:
-        subject, text, html = render_parts(
-            notification.template, notification.language, context
-        )
+    return context, headers, drawn
+
+
+def _message_from(context: dict[str, Any]) -> str:
+    from .services import sender_address, sender_name
+
+    return mailbox(
+        str(context.get("from_name") or "") or sender_name(), sender_address()
+    )
+
+
+def _message_build(
+    notification: Notification,
+    context: dict[str, Any],
+    headers: dict[str, str],
+    drawn: list[dict[str, Any]],
+    subject: str,
+    text: str,
+    html: str,
+) -> "PodiumEmail":
     message = PodiumEmail(
         # One line, whatever the context held: no header can be injected.
         subject=_WHITESPACE.sub(" ", subject).strip(),
         body=text,
-        from_email=mailbox(
-            str(context.get("from_name") or "") or sender_name(), sender_address()
-        ),
+        from_email=_message_from(context),
         # The envelope names the address alone; the To header (above) its owner too.
         to=[notification.recipient],
         headers=headers,
@@ -321,6 +362,37 @@ _SLOT_FOUND = re.compile(r"PodiumSlot(\d+)(<&>|&lt;&amp;&gt;)End")
 _SLOT_LEFT = re.compile(r"podiumslot", re.IGNORECASE)
 
 
+# What BatchRenderer prepared (a group's parts with placeholders, its message
+# mould), kept for the next batches of the process: a fan-out's batches share them.
+# The key holds all a group shares (template, language, context); the templates
+# themselves are read again when TEMPLATES changes (tests).
+_PROCESS_CACHE: dict[Any, Any] = {}
+_PROCESS_CACHE_SIZE = 64
+
+
+def _remember(key: Any, value: Any) -> None:
+    while len(_PROCESS_CACHE) >= _PROCESS_CACHE_SIZE:
+        _PROCESS_CACHE.pop(next(iter(_PROCESS_CACHE)))  # the oldest
+    _PROCESS_CACHE[key] = value
+
+
+@receiver(setting_changed)
+def _templates_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TEMPLATES", "SITE_URL", "DEFAULT_FROM_EMAIL", "LANGUAGE_CODE"):
+        _PROCESS_CACHE.clear()
+
+
+def _fingerprint(drawn: list[dict[str, Any]]) -> tuple[Any, ...]:
+    return tuple(
+        tuple(
+            sorted(
+                (k, hash(v) if isinstance(v, str) else repr(v)) for k, v in a.items()
+            )
+        )
+        for a in drawn
+    )
+
+
 class BatchRenderer:
     """Renders the templates of a delivery batch once per shared context.
 
@@ -346,6 +418,7 @@ class BatchRenderer:
         self.stored_images: dict[str, tuple[str, str] | None] = {}
         self._slots: dict[tuple[Any, ...], list[str]] = {}
         self._groups: dict[tuple[Any, ...], Any] = {}
+        self._moulds: dict[tuple[Any, ...], MessageMould | None] = {}
         self._members: dict[tuple[Any, ...], list[Notification]] = {}
         self._key_of: dict[int, tuple[Any, ...]] = {}
         shapes: dict[tuple[Any, ...], list[Notification]] = {}
@@ -387,11 +460,15 @@ class BatchRenderer:
         link = self._links.get(recipient.strip().lower())
         return link if link is not None else unsubscribe_url(recipient)
 
-    def parts(self, row: Notification, context: dict[str, Any]) -> tuple[str, str, str]:
+    def _group(
+        self, row: Notification, context: dict[str, Any]
+    ) -> tuple[Any, list[str], tuple[str, str, str]] | None:
+        """The row's group, the names of its own values, and the group's parts
+        rendered with placeholders; None when the row renders on its own."""
         key = self._key_of.get(id(row))
         members = self._members.get(key) if key is not None else None
         if key is None or members is None or len(members) < 2:
-            return render_parts(row.template, row.language, context)
+            return None
         names = list(self._slots[key])
         if "unsubscribe_url" in context:
             names.append("unsubscribe_url")
@@ -405,12 +482,50 @@ class BatchRenderer:
         )
         group = (key, added)
         if group not in self._groups:
-            self._groups[group] = self._prepare(row, context, names, members)
+            if group not in _PROCESS_CACHE:
+                _remember(group, self._prepare(row, context, names, members))
+            self._groups[group] = _PROCESS_CACHE[group]
         parts = self._groups[group]
-        if parts is None:
+        return None if parts is None else (group, names, parts)
+
+    def parts(self, row: Notification, context: dict[str, Any]) -> tuple[str, str, str]:
+        found = self._group(row, context)
+        if found is None:
             return render_parts(row.template, row.language, context)
+        _group, names, parts = found
         values = [str(context[name]) for name in names]
         return tuple(_fill(part, values) for part in parts)  # type: ignore[return-value]
+
+    def envelope(self, row: Notification) -> tuple[str, list[str], bytes] | None:
+        """What SMTP is handed for the row (envelope sender, recipients, message),
+        filled into its group's message (``MessageMould``); None when the row's
+        email is to be built the ordinary way."""
+        context, headers, drawn = _message_plan(row, renderer=self)
+        found = self._group(row, context)
+        if found is None:
+            return None
+        group, names, parts = found
+        # (The attachments a mould holds are the group's: a changed logo is another.)
+        shaped = (group, _fingerprint(drawn))
+        if shaped not in self._moulds:
+            if shaped not in _PROCESS_CACHE:
+                key = self._key_of[id(row)]
+                _remember(
+                    shaped,
+                    MessageMould.made(
+                        self,
+                        row,
+                        context,
+                        headers,
+                        drawn,
+                        names,
+                        parts,
+                        self._members[key],
+                    ),
+                )
+            self._moulds[shaped] = _PROCESS_CACHE[shaped]
+        mould = self._moulds[shaped]
+        return None if mould is None else mould.fill(row, context, headers, drawn)
 
     def _prepare(
         self,
@@ -451,6 +566,204 @@ class BatchRenderer:
                 )
                 return None
         return parts
+
+
+# The SMTP bytes of a group's email with holes: its headers that differ by row, and
+# its templates' placeholders (_SLOT_FOUND).
+_HOLE_HEADERS = ("Subject", "Date", "Message-ID", "To", "List-Unsubscribe")
+# (The To header's hole is an address, as Django checks it; written in brackets.)
+_HOLE = {name: f"PodiumHole{name.replace('-', '')}End" for name in _HOLE_HEADERS}
+_HOLE["To"] += "@podium.invalid"
+_HOLES = re.compile(
+    r"^(" + "|".join(_HOLE_HEADERS) + r"): <?PodiumHole\w+End(?:@podium\.invalid>)?\r\n"
+    r"|PodiumSlot(\d+)(<&>|&lt;&amp;&gt;)End",
+    re.MULTILINE,
+)
+_FOLD = compat32.clone(linesep="\r\n")
+_LINE_LIMIT = 998  # RFC 5322; Django encodes a part with a longer line otherwise
+
+
+class MessageMould:
+    """A delivery group's email as SMTP gets it, with holes for what differs by row.
+
+    Building and flattening a MIME message cost the worker more CPU than anything
+    else it does per email. A group's rows (``BatchRenderer``) share all of it but
+    a few headers (To, Message-ID, Date, the unsubscribe link, the subject) and the
+    values filled into the templates, so the message is built once with holes;
+    each row's headers are then written as the email package writes them
+    (``forbid_multi_line_headers``, then the same folding) and its values filled
+    in as the templates print them. The first and last row of the group are also
+    built the ordinary way and compared byte for byte (with the same Date and MIME
+    boundaries); a difference, or a row the mould cannot follow (other
+    attachments or sender, a value that would change a part's encoding, a line
+    too long, a value holding a boundary), is built the ordinary way.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        boundaries: list[str],
+        from_email: str,
+        drawn: list[dict[str, Any]],
+        names: list[str],
+        subject: str,
+        encoding: str,
+    ) -> None:
+        self.text = text
+        self.boundaries = boundaries
+        self.from_email = from_email
+        self.sender = sanitize_address(from_email, encoding)
+        self.drawn = drawn
+        self.names = names
+        self.subject = subject
+        self.encoding = encoding
+        # A part written as 7bit (ASCII) turns 8bit with a value that is not.
+        self.ascii_only = "Content-Transfer-Encoding: 7bit" in text
+        self._lines: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def made(
+        cls,
+        renderer: "BatchRenderer",
+        row: Notification,
+        context: dict[str, Any],
+        headers: dict[str, str],
+        drawn: list[dict[str, Any]],
+        names: list[str],
+        parts: tuple[str, str, str],
+        members: Sequence[Notification],
+    ) -> "MessageMould | None":
+        """The group's mould, checked against its first and last row; None if the
+        group's emails are to be built the ordinary way."""
+        try:
+            holes = _HOLE
+            shaped = {**headers, "Message-ID": holes["Message-ID"]}
+            shaped["To"] = holes["To"]
+            if "List-Unsubscribe" in shaped:
+                shaped["List-Unsubscribe"] = holes["List-Unsubscribe"]
+            message = _message_build(
+                row, context, shaped, drawn, holes["Subject"], parts[1], parts[2]
+            )
+            mime = message.message()
+            # Django dates a message as it builds it, before the headers given.
+            mime.replace_header("Date", holes["Date"])
+            boundaries = _boundaries_set(mime, None)
+            text = mime.as_bytes(linesep="\r\n").decode("utf-8", "surrogateescape")
+            encoding = message.encoding or settings.DEFAULT_CHARSET
+            mould = cls(
+                text, boundaries, message.from_email, drawn, names, parts[0], encoding
+            )
+            if len(_HOLES.findall(text)) != len(shaped.keys() & holes.keys()) + 2 + sum(
+                len(_SLOT_FOUND.findall(part)) for part in parts[1:]
+            ):
+                return None  # a hole was encoded or folded: not a mould to fill
+            # The first and the last row the mould takes (a row it does not take
+            # is built the ordinary way) are also built so, and compared.
+            checked = 0
+            for side in (members, list(reversed(members))):
+                for sample in side:
+                    own, own_headers, own_drawn = _message_plan(
+                        sample, renderer=renderer
+                    )
+                    date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+                    filled = mould.fill(sample, own, own_headers, own_drawn, date=date)
+                    if filled is None:
+                        continue
+                    expected = _message_build(
+                        sample,
+                        own,
+                        own_headers,
+                        own_drawn,
+                        *renderer.parts(sample, own),
+                    ).message()
+                    expected.replace_header("Date", date)
+                    _boundaries_set(expected, boundaries)
+                    if filled[2] != expected.as_bytes(linesep="\r\n"):
+                        logger.info(
+                            "Template %s: the filled message differs from the built "
+                            "one; its rows are built one by one.",
+                            row.template,
+                        )
+                        return None
+                    checked += 1
+                    break
+            if not checked:
+                return None
+        except Exception:
+            logger.exception("Cannot make a message mould for %s", row.template)
+            return None
+        return mould
+
+    def fill(
+        self,
+        row: Notification,
+        context: dict[str, Any],
+        headers: dict[str, str],
+        drawn: list[dict[str, Any]],
+        *,
+        date: str | None = None,
+    ) -> tuple[str, list[str], bytes] | None:
+        if drawn != self.drawn or _message_from(context) != self.from_email:
+            return None
+        values = [str(context[name]) for name in self.names]
+        if self.ascii_only and not all(v.isascii() for v in values):
+            return None
+        if any(b in v for v in values for b in self.boundaries):
+            return None
+        subject = _WHITESPACE.sub(" ", _fill(self.subject, values)).strip()
+        lines = {
+            "Subject": self._header("Subject", subject),
+            "Date": self._header(
+                "Date", date or formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+            ),
+            "Message-ID": self._header("Message-ID", headers["Message-ID"]),
+            "To": self._header("To", headers["To"]),
+        }
+        if "List-Unsubscribe" in headers:
+            lines["List-Unsubscribe"] = self._header(
+                "List-Unsubscribe", headers["List-Unsubscribe"]
+            )
+
+        def hole(match: re.Match[str]) -> str:
+            if match.group(1):
+                return lines[match.group(1)]
+            text = values[int(match.group(2))]
+            return text if match.group(3) == "<&>" else escape(text)
+
+        data = _HOLES.sub(hole, self.text).encode("utf-8", "surrogateescape")
+        if max(map(len, data.split(b"\r\n"))) > _LINE_LIMIT:
+            return None
+        return self.sender, [sanitize_address(row.recipient, self.encoding)], data
+
+    def _header(self, name: str, value: str) -> str:
+        # A group's rows mostly share a subject, and a second's rows their Date.
+        if name in ("Subject", "Date"):
+            line = self._lines.get((name, value))
+            if line is None:
+                line = self._lines[(name, value)] = self._header_written(name, value)
+            return line
+        return self._header_written(name, value)
+
+    def _header_written(self, name: str, value: str) -> str:
+        name, value = forbid_multi_line_headers(name, value, self.encoding)
+        if name == "To" and "<" not in value and "," not in value:
+            value = f"<{value.strip()}>"  # as PodiumEmail.message() writes it
+        return _FOLD.fold_binary(name, value).decode("ascii", "surrogateescape")
+
+
+def _boundaries_set(mime: Any, boundaries: list[str] | None) -> list[str]:
+    """Gives the message's multiparts these boundaries (new ones when None), in
+    the order the generator writes them."""
+    given = []
+    for n, part in enumerate(p for p in mime.walk() if p.is_multipart()):
+        boundary = (
+            boundaries[n]
+            if boundaries is not None
+            else "=" * 15 + f"{secrets.randbelow(10**19):019d}" + "=="
+        )
+        part.set_boundary(boundary)
+        given.append(boundary)
+    return given
 
 
 def _fill(part: str, values: list[str]) -> str:
@@ -521,6 +834,8 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
 
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
     connection = get_connection(fail_silently=False, timeout=30)
+    # Django's SMTP backend: a group's emails can be filled into its mould.
+    smtp = isinstance(connection, SMTPBackend)
     remaining = list(rows)
     try:
         renderer: BatchRenderer | None = BatchRenderer(remaining)
@@ -537,15 +852,28 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
     try:
         while remaining:
             row = remaining.pop(0)
+            envelope = None
+            if renderer is not None and smtp:
+                try:
+                    envelope = renderer.envelope(row)
+                except Exception:  # the ordinary way below will tell what is wrong
+                    logger.exception("Notification %s: no mould", row.pk)
+            if envelope is None:
+                try:
+                    message = render_message(row, renderer=renderer)
+                except Exception as exc:
+                    logger.exception("Notification %s cannot be rendered", row.pk)
+                    counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
+                    continue
+                message.connection = connection
             try:
-                message = render_message(row, renderer=renderer)
-            except Exception as exc:
-                logger.exception("Notification %s cannot be rendered", row.pk)
-                counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
-                continue
-            message.connection = connection
-            try:
-                message.send()
+                if envelope is None:
+                    message.send()
+                else:
+                    # What Django's SMTP backend hands smtplib for the message.
+                    session = cast(SMTPBackend, connection).connection
+                    assert session is not None  # opened above
+                    session.sendmail(*envelope)
             except (OSError, smtplib.SMTPException) as exc:
                 counts[_give_back(row, exc)] += 1
                 if not isinstance(exc, smtplib.SMTPRecipientsRefused):

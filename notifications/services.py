@@ -6,6 +6,7 @@ event or an award is.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
@@ -209,14 +210,19 @@ def _with_names(email: Email) -> dict[str, Any]:
     return {**email.context, **{k: v for k, v in names.items() if v}}
 
 
+@functools.lru_cache(maxsize=8)
+def _sender(default_from_email: str) -> tuple[str, str]:
+    return parseaddr(default_from_email)
+
+
 def sender_address() -> str:
     """The address mail comes from (DEFAULT_FROM_EMAIL without its name)."""
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "podium@localhost"
+    return _sender(settings.DEFAULT_FROM_EMAIL)[1] or "podium@localhost"
 
 
 def sender_name() -> str:
     """The name mail comes from when no organiser signs it: DEFAULT_FROM_EMAIL's."""
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[0] or "Podium"
+    return _sender(settings.DEFAULT_FROM_EMAIL)[0] or "Podium"
 
 
 def notifications_cancel(

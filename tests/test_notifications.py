@@ -453,6 +453,109 @@ def test_batch_rendering_gives_the_same_emails_as_rendering_row_by_row(soon) -> 
     assert "李 & 张 <b>" in chinese.body
 
 
+def _smtp_bytes(raw: bytes, recipient: str) -> bytes:
+    """SMTP's bytes of a message, less Date, boundaries and the unsubscribe token's
+    timestamp (the token checked to name the recipient first)."""
+    import re
+
+    from notifications.services import email_from_unsubscribe_token
+
+    for token in re.findall(rb"/unsubscribe/([^/\s\"<>]+)/", raw):
+        assert email_from_unsubscribe_token(token.decode()) == recipient.lower()
+    raw = re.sub(rb"/unsubscribe/[^/\s\"<>]+/", b"/unsubscribe/T/", raw)
+    raw = re.sub(rb"^Date: [^\r\n]*", b"Date: D", raw, flags=re.MULTILINE)
+    for boundary in set(re.findall(rb'boundary="([^"]+)"', raw)):
+        raw = raw.replace(boundary, b"BOUNDARY")
+    return raw
+
+
+def test_emails_filled_into_a_mould_are_the_bytes_smtp_gets_for_the_built_ones(
+    soon,
+) -> None:
+    """Each group's message is built once with holes and each row filled in: SMTP
+    is handed byte for byte what building the row's email gives (envelope too).
+    A row the mould cannot follow is built the ordinary way: here a name that
+    makes a line longer than SMTP allows."""
+    from django.core.mail.message import sanitize_address
+
+    from notifications.delivery import BatchRenderer
+
+    people = [
+        ("陈佳萌", "zh-hans"),
+        ("O'Brien & <Söhne>", "en"),
+        ('王"小明"', "zh-hans"),
+        ("Ann Lee", "en"),
+        ("李 & 张 <b>", "zh-hans"),
+        ("Bo", "en"),
+        ("&" * 200, "en"),  # 1,000 bytes escaped in HTML
+    ]
+    for n, (name, language) in enumerate(people):
+        registration = register(
+            soon, email=f"p{n}@example.org", name=name, language=language
+        )
+        backdate(registration, 60 * 30)
+    reminders_plan()
+    rows = list(reminders().filter(status="pending").order_by("pk"))
+    assert len(rows) == len(people)
+    renderer = BatchRenderer(rows)
+    filled = []
+    for row in rows:
+        envelope = renderer.envelope(row)
+        built = render_message(row)
+        if envelope is None:
+            continue
+        filled.append(row.recipient)
+        sender, recipients, data = envelope
+        assert sender == sanitize_address(built.from_email, "utf-8")
+        assert recipients == [row.recipient]
+        expected = built.message().as_bytes(linesep="\r\n")
+        assert _smtp_bytes(data, row.recipient) == _smtp_bytes(expected, row.recipient)
+    # The 200 "&" make an HTML line too long: built (and so encoded) the usual way.
+    assert filled == [f"p{n}@example.org" for n in range(6)]
+    assert [m is not None for m in renderer._moulds.values()] == [True, True]
+
+
+def test_an_ascii_email_is_not_filled_with_a_name_that_is_not(
+    soon, settings, tmp_path
+) -> None:
+    """A part written in ASCII goes as 7bit; a Chinese name makes it 8bit, which the
+    mould of its group cannot follow: that row is built the ordinary way."""
+
+    from notifications.delivery import BatchRenderer
+
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    (folder / "plain_subject.txt").write_text("Hello")
+    (folder / "plain.txt").write_text("Hi {{ full_name }}, {{ code }}")
+    (folder / "plain.html").write_text("<p>Hi {{ full_name }}</p>")
+    settings.TEMPLATES = [
+        {
+            **settings.TEMPLATES[0],
+            "DIRS": [str(tmp_path), *settings.TEMPLATES[0]["DIRS"]],
+        }
+    ]
+    for n, name in enumerate(["Ann", "张伟", "Bo"]):
+        registration = register(
+            soon, email=f"a{n}@example.org", name=name, language="en"
+        )
+        backdate(registration, 60 * 30)
+    reminders_plan()  # (reminders: no attachment of their own, unlike tickets)
+    reminders().update(template="custom/plain")
+    rows = list(reminders().filter(status="pending").order_by("pk"))
+    renderer = BatchRenderer(rows)
+    envelopes = [renderer.envelope(row) for row in rows]
+    assert [e is not None for e in envelopes] == [True, False, True]
+    for row, envelope in zip(rows, envelopes, strict=True):
+        built = render_message(row).message().as_bytes(linesep="\r\n")
+        assert (b"Content-Transfer-Encoding: 8bit" in built) == (
+            row.context["full_name"] == "张伟"
+        )
+        if envelope is not None:
+            assert _smtp_bytes(envelope[2], row.recipient) == _smtp_bytes(
+                built, row.recipient
+            )
+
+
 def test_batch_rendering_falls_back_when_a_template_transforms_a_value(
     soon, settings, tmp_path
 ) -> None:
