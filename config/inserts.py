@@ -15,6 +15,27 @@ from typing import Any, cast
 
 from django.db import connections, models
 
+# Values a field of these kinds stores as they are (its get_db_prep_save gives them
+# back unchanged); any other value, or field, is prepared by the field.
+_AS_THEY_ARE: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("CharField", "TextField", "SlugField"), (str, type(None))),
+    **dict.fromkeys(
+        (
+            "IntegerField",
+            "BigIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
+            "PositiveBigIntegerField",
+            "SmallIntegerField",
+            "ForeignKey",
+            "AutoField",
+            "BigAutoField",
+        ),
+        (int, type(None)),
+    ),
+    "BooleanField": (bool,),
+}
+
 
 def _fields(
     model: type[models.Model], names: Sequence[str]
@@ -47,6 +68,9 @@ class RowInsert:
         self.conflict = _fields(model, conflict)
         self.update = _fields(model, update)
         self.returning = _fields(model, returning)
+        self._as_they_are = [
+            _AS_THEY_ARE.get(f.get_internal_type(), ()) for f in self.fields
+        ]
         self._statements: dict[tuple[str, int], str] = {}
 
     def _sql(self, alias: str, rows: int) -> str:
@@ -88,8 +112,12 @@ class RowInsert:
         params: list[Any] = []
         for row in rows:
             params.extend(
-                field.get_db_prep_save(value, connection)
-                for field, value in zip(self.fields, row, strict=True)
+                value
+                if type(value) in plain
+                else field.get_db_prep_save(value, connection)
+                for field, plain, value in zip(
+                    self.fields, self._as_they_are, row, strict=True
+                )
             )
         with connection.cursor() as cursor:
             cursor.execute(self._sql(alias, len(rows)), params)
