@@ -52,12 +52,20 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
         indexes = [
-            # The dispatcher claims due rows in (send_after, id) order with
-            # SKIP LOCKED: read in that order, not sorted from all pending rows.
+            # The dispatcher claims due rows not yet queued in (send_after, id)
+            # order with SKIP LOCKED: read in that order from these rows only, not
+            # past the rows of a fan-out already queued and on their way.
             models.Index(
                 fields=["send_after", "id"],
-                condition=Q(status="pending"),
-                name="notification_due_order_idx",
+                condition=Q(status="pending", queued_at__isnull=True),
+                name="notification_unqueued_idx",
+            ),
+            # Rows queued and not yet taken by a delivery: counted by every
+            # dispatcher run (NOTIFICATIONS_MAX_QUEUED), queued again once stale.
+            models.Index(
+                fields=["queued_at"],
+                condition=Q(status="pending", queued_at__isnull=False),
+                name="notification_queued_idx",
             ),
             models.Index(
                 fields=["claimed_at"],
