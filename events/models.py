@@ -6,7 +6,6 @@ email in any letter case (2), a waiting list ordered by arrival (3), times in UT
 """
 
 import datetime as dt
-import functools
 import re
 import secrets
 import zoneinfo
@@ -14,13 +13,11 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.signals import setting_changed
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
-from django.dispatch import receiver
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -344,23 +341,6 @@ class Attendee(models.Model):
         return f"{self.full_name} <{self.email}>"
 
 
-# A ticket code's stand-in, for the manage link's path reversed once per prefix.
-_CODE_MARK = "0PODIUMCODE0"
-
-
-@functools.lru_cache(maxsize=8)
-def _manage_path(script_prefix: str) -> str:
-    """The manage page's path with ``_CODE_MARK`` for the code (``reverse`` is
-    the same for every code but its code, and cost the request more than that)."""
-    return reverse("events:registration_manage", kwargs={"code": _CODE_MARK})
-
-
-@receiver(setting_changed)
-def _urls_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _manage_path.cache_clear()
-
-
 class Registration(models.Model):
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", _("Confirmed")
@@ -479,18 +459,12 @@ class Registration(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return _manage_path(get_script_prefix()).replace(_CODE_MARK, self.code)
+        return reverse("events:registration_manage", kwargs={"code": self.code})
 
     @property
     def token(self) -> str:
         """The secret of the manage link, derived from the code and SECRET_KEY."""
-        # Worked out once per code and instance: a registration's request reads it
-        # for the email, the response and its link.
-        known = self.__dict__.get("_token")
-        if known is None or known[0] != self.code:
-            secret = salted_hmac("podium.registration.manage", self.code).hexdigest()
-            known = self.__dict__["_token"] = (self.code, secret[:32])
-        return str(known[1])
+        return salted_hmac("podium.registration.manage", self.code).hexdigest()[:32]
 
     def token_matches(self, token: str | None) -> bool:
         return bool(token) and constant_time_compare(self.token, token or "")
