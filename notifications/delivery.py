@@ -42,6 +42,7 @@ def render_message(
     *,
     redact: bool = False,
     renderer: "BatchRenderer | None" = None,
+    plan: "MessagePlan | None" = None,
 ) -> "PodiumEmail":
     """The email of a row, in the recipient's language.
 
@@ -51,7 +52,7 @@ def render_message(
     ``renderer`` (a delivery batch's) renders the templates once for the rows that
     share them and knows the batch's unsubscribe links; the email is the same.
     """
-    context, headers, drawn = _message_plan(
+    context, headers, drawn = plan or _message_plan(
         notification, redact=redact, renderer=renderer
     )
     if renderer is not None and not redact:
@@ -63,13 +64,18 @@ def render_message(
     return _message_build(notification, context, headers, drawn, subject, text, html)
 
 
+# A row's template context, headers and attachments (recipes drawn).
+MessagePlan = tuple[dict[str, Any], dict[str, str], list[dict[str, Any]]]
+
+
 def _message_plan(
     notification: Notification,
     *,
     redact: bool = False,
     renderer: "BatchRenderer | None" = None,
-) -> tuple[dict[str, Any], dict[str, str], list[dict[str, Any]]]:
-    """A row's template context, headers and attachments (recipes drawn)."""
+) -> MessagePlan:
+    """A row's template context, headers and attachments (recipes drawn), worked
+    out once whether the email is filled into a mould or built."""
     from .services import message_id_for, unsubscribe_url
 
     # Recipes are drawn first, so that the templates know which inline images came
@@ -496,11 +502,13 @@ class BatchRenderer:
         values = [str(context[name]) for name in names]
         return tuple(_fill(part, values) for part in parts)  # type: ignore[return-value]
 
-    def envelope(self, row: Notification) -> tuple[str, list[str], bytes] | None:
+    def envelope(
+        self, row: Notification, plan: "MessagePlan | None" = None
+    ) -> tuple[str, list[str], bytes] | None:
         """What SMTP is handed for the row (envelope sender, recipients, message),
         filled into its group's message (``MessageMould``); None when the row's
-        email is to be built the ordinary way."""
-        context, headers, drawn = _message_plan(row, renderer=self)
+        email is to be built the ordinary way (from the same ``plan``)."""
+        context, headers, drawn = plan or _message_plan(row, renderer=self)
         found = self._group(row, context)
         if found is None:
             return None
@@ -637,8 +645,7 @@ class MessageMould:
         group's emails are to be built the ordinary way."""
         try:
             holes = _HOLE
-            shaped = {**headers, "Message-ID": holes["Message-ID"]}
-            shaped["To"] = holes["To"]
+            shaped = {**headers, "Message-ID": holes["Message-ID"], "To": holes["To"]}
             if "List-Unsubscribe" in shaped:
                 shaped["List-Unsubscribe"] = holes["List-Unsubscribe"]
             message = _message_build(
@@ -853,18 +860,20 @@ def deliver_rows(rows: Sequence[Notification]) -> dict[str, int]:
         while remaining:
             row = remaining.pop(0)
             envelope = None
-            if renderer is not None and smtp:
-                try:
-                    envelope = renderer.envelope(row)
-                except Exception:  # the ordinary way below will tell what is wrong
-                    logger.exception("Notification %s: no mould", row.pk)
+            try:
+                plan = _message_plan(row, renderer=renderer)
+                if renderer is not None and smtp:
+                    try:
+                        envelope = renderer.envelope(row, plan)
+                    except Exception:  # the ordinary way below will tell what is wrong
+                        logger.exception("Notification %s: no mould", row.pk)
+                if envelope is None:
+                    message = render_message(row, renderer=renderer, plan=plan)
+            except Exception as exc:
+                logger.exception("Notification %s cannot be rendered", row.pk)
+                counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
+                continue
             if envelope is None:
-                try:
-                    message = render_message(row, renderer=renderer)
-                except Exception as exc:
-                    logger.exception("Notification %s cannot be rendered", row.pk)
-                    counts[_give_back(row, ValueError(f"cannot render: {exc}"))] += 1
-                    continue
                 message.connection = connection
             try:
                 if envelope is None:
