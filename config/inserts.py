@@ -5,7 +5,8 @@ and for a registration that compiling cost more CPU than PostgreSQL spent on the
 statements (bench/README.md). ``RowInsert`` writes the statement once, from the
 model's own fields, and on each call only prepares the values as the fields do
 (``get_db_prep_save``: JSON, dates, booleans, each backend its way). It speaks the
-SQL that PostgreSQL and SQLite share (``ON CONFLICT``, ``RETURNING``).
+SQL that PostgreSQL and SQLite share (``ON CONFLICT``, ``RETURNING``), and
+PostgreSQL keeps it prepared on the connection (``config.prepared``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db import connections, models
+
+from config.prepared import prepared_cursor
 
 # Values a field of these kinds stores as they are (its get_db_prep_save gives them
 # back unchanged); any other value, or field, is prepared by the field.
@@ -119,6 +122,6 @@ class RowInsert:
                     self.fields, self._as_they_are, row, strict=True
                 )
             )
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(self._sql(alias, len(rows)), params)
             return [tuple(r) for r in cursor.fetchall()] if self.returning else []

@@ -21,6 +21,8 @@ from django.db.models import (
 from django.db.models.functions import Replace, TruncDate
 from django.utils import timezone
 
+from config.prepared import prepared_cursor, sql_text
+
 from .errors import EventNotFound, RegistrationNotFound, SessionNotFound
 from .models import Event, Registration, Session
 
@@ -126,7 +128,7 @@ def _registration_lookup_sql() -> str:
         f'JOIN "{Event._meta.db_table}" e ON e."id" = s."event_id" '
         f'LEFT JOIN "{Venue._meta.db_table}" ev ON ev."id" = e."venue_id" '
         f'LEFT JOIN "{Venue._meta.db_table}" sv ON sv."id" = s."venue_id" '
-        'WHERE s."id" = %s AND e."slug" = %s AND e."status" = %s'
+        f'WHERE s."id" = %s AND e."slug" = %s AND e."status" = {sql_text(Event.Status.PUBLISHED)}'
     )
 
 
@@ -174,8 +176,8 @@ def session_get_for_registration_by_slug(*, slug: str, session_id: object) -> Se
     if 0 < pk < 2**63:
         if not _REGISTRATION_LOOKUP:
             _REGISTRATION_LOOKUP.append(_registration_lookup_sql())
-        with connections[Session.objects.db].cursor() as cursor:
-            cursor.execute(_REGISTRATION_LOOKUP[0], [pk, slug, Event.Status.PUBLISHED])
+        with prepared_cursor(connections[Session.objects.db]) as cursor:
+            cursor.execute(_REGISTRATION_LOOKUP[0], [pk, slug])
             row = cursor.fetchone()
     if row is None:
         if not Event.objects.published().filter(slug=slug).exists():

@@ -25,6 +25,7 @@ from modeltranslation.utils import get_language as translation_language
 
 from config.inserts import RowInsert
 from config.l10n import LANGUAGE_SUFFIXES
+from config.prepared import prepared_cursor, sql_text
 from config.problems import ConflictError
 from notifications.models import Notification
 from notifications.services import (
@@ -335,12 +336,12 @@ def _seat_take(session_id: int) -> int:
     that queryset cost the registration request more CPU than the statement did.
     """
     table = connection.ops.quote_name(Session._meta.db_table)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
-            f'UPDATE {table} SET "seats_taken" = "seats_taken" + 1 '  # noqa: S608 - the model's own table
-            'WHERE "id" = %s AND "status" = %s '
+            f'UPDATE {table} SET "seats_taken" = "seats_taken" + 1 '  # noqa: S608 - the model's own table and a constant
+            f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
             'AND ("capacity" IS NULL OR "seats_taken" < "capacity")',
-            [session_id, Session.Status.SCHEDULED],
+            [session_id],
         )
         return cursor.rowcount
 
@@ -364,18 +365,22 @@ def _waitlist_place_take(session_id: int) -> tuple[int, int] | None:
     """
     session_table = connection.ops.quote_name(Session._meta.db_table)
     registration_table = connection.ops.quote_name(Registration._meta.db_table)
-    with connection.cursor() as cursor:
+    # The statuses are written into the statement: prepared (config.prepared), a
+    # generic plan could not use the partial index of leavers for a parameter.
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
-            f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the models' own tables
-            'WHERE "id" = %s AND "status" = %s AND "waitlist_enabled" '
+            f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the models' own tables and constants
+            f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
+            'AND "waitlist_enabled" '
             'AND "capacity" IS NOT NULL AND "seats_taken" >= "capacity" '
             'RETURNING "waitlist_last", "waitlist_last" - ('
             f"SELECT COUNT(*) FROM {registration_table} left_list "
             f'WHERE left_list."session_id" = {session_table}."id" '
             f'AND left_list."waitlist_number" < {session_table}."waitlist_last" '
             'AND left_list."waitlist_number" IS NOT NULL '
-            'AND NOT (left_list."status" = %s)) AS "waitlist_position"',
-            [session_id, Session.Status.SCHEDULED, Registration.Status.WAITLISTED],
+            f'AND NOT (left_list."status" = {sql_text(Registration.Status.WAITLISTED)})) '
+            'AS "waitlist_position"',
+            [session_id],
         )
         row = cursor.fetchone()
     return None if row is None else (int(row[0]), int(row[1]))

@@ -206,3 +206,101 @@ def test_a_session_read_with_a_free_seat_that_filled_meanwhile_queues(
     )
     mail = Notification.objects.get(dedupe_key=f"registration_waitlisted:{made.pk}")
     assert not [a for a in mail.attachments if a.get("draw") in ("calendar", "qr_png")]
+
+
+def _prepared_statements() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return list(cursor.fetchall())
+
+
+def test_the_registration_requests_own_statements_stay_planned(
+    api, postgres: None
+) -> None:
+    """PostgreSQL parses and plans the request's own statements once per connection
+    (config.prepared): doing it again for each request was half of its CPU."""
+    session = SessionFactory(capacity=6, waitlist_enabled=True)
+    url = f"/api/v1/events/{session.event.slug}/registrations/"
+    for n in range(12):  # six seats, then six places: each statement runs 6 times
+        response = api.post(
+            url,
+            {"session": session.pk, "full_name": f"张伟 {n}", "email": f"p{n}@ex.org"},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+
+    prepared = [statement for _, statement in _prepared_statements()]
+    for fragment in (
+        f'FROM "{Session._meta.db_table}" s',  # the one read
+        'INSERT INTO "events_attendee"',
+        'SET "seats_taken" = "seats_taken" + 1',
+        'SET "waitlist_last" = "waitlist_last" + 1',
+        'INSERT INTO "events_registration"',
+        'INSERT INTO "notifications_notification"',
+    ):
+        assert [s for s in prepared if fragment in s], fragment
+
+
+def test_a_generic_plan_of_the_waiting_list_place_can_count_leavers_by_their_index(
+    postgres: None,
+) -> None:
+    """The statuses are in the statement's text: a status passed as a parameter
+    would keep a generic plan off the partial index of those who left the list."""
+    session = SessionFactory(capacity=1, waitlist_enabled=True)
+    for n in range(7):
+        services.registration_create(session=session, attendee=person(n))
+    (name,) = [
+        name
+        for name, statement in _prepared_statements()
+        if 'SET "waitlist_last"' in statement
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN EXECUTE {name}(%s)", [session.pk])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "registration_left_waitlist_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler(postgres: None) -> None:
+    """``DATABASE_PREPARED_STATEMENTS=false``: a PgBouncer in transaction mode before
+    1.21 cannot keep a statement prepared on a server connection."""
+    import os
+    import subprocess
+    import sys
+
+    def options(**env: str) -> str:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from django.conf import settings; "
+                "print(settings.DATABASES['default'].get('OPTIONS', {}))",
+            ],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    url = "postgres://podium@db.example.org:5432/podium"
+    assert "'prepare_threshold': 5" in options(DATABASE_URL=url)
+    assert "prepare_threshold" not in options(
+        DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false"
+    )
+    assert "prepare_threshold" not in options(DATABASE_URL="sqlite:///:memory:")
+
+    from config.prepared import prepared_cursor
+
+    off = {**connection.settings_dict["OPTIONS"], "prepare_threshold": None}
+    kept = connection.settings_dict["OPTIONS"]
+    connection.settings_dict["OPTIONS"] = off
+    try:
+        with prepared_cursor(connection) as cursor:
+            assert type(cursor.cursor).__name__ == "Cursor"  # Django's client binding
+    finally:
+        connection.settings_dict["OPTIONS"] = kept
+    with prepared_cursor(connection) as cursor:
+        assert type(cursor.cursor).__name__ == "ServerBindingCursor"
