@@ -11,7 +11,9 @@ A benchmark, not a test (see bench/README.md). One run:
    concurrent clients (4 processes x 16 threads) and times each one;
 4. checks the outcome in the database: 500 confirmed, 4,500 waitlisted, positions 1..4500;
 5. measures the ceiling: pgbench, 64 clients, running the very SQL statements that one
-   registration sends (captured from Django in-process), 10 % seat path, 90 % waiting list;
+   registration sends (captured from Django in-process), 10 % seat path, 90 % waiting list,
+   prepared as Podium prepares them (``-M prepared``; ``simple`` with
+   ``DATABASE_PREPARED_STATEMENTS=false``), and the fixed yardstick beside it;
 6. prints registrations/s, p50/p99 latency, the ceiling and their ratio against targets.
 
 Everything is stopped and the database dropped at the end, also on failure or Ctrl-C.
@@ -1492,7 +1494,23 @@ def pgbench(args: argparse.Namespace, files: dict[str, str]) -> dict[str, Any]:
         scripts.append(f"{files['seat']}@{seat_weight}")
     if seat_weight < 100:
         scripts.append(f"{files['wait']}@{100 - seat_weight}")
-    return {**pgbench_run(args, scripts), "seat_weight": seat_weight}
+    # As Podium sends them: its own statements prepared on the connection unless
+    # the operator turned that off (config.prepared).
+    # (django-environ's reading of the variable, as config.settings reads it)
+    prepared = os.environ.get("DATABASE_PREPARED_STATEMENTS", "true").lower() in (
+        "true",
+        "on",
+        "ok",
+        "y",
+        "yes",
+        "1",
+    )
+    mode = "prepared" if prepared else "simple"
+    return {
+        **pgbench_run(args, scripts, mode=mode),
+        "seat_weight": seat_weight,
+        "mode": mode,
+    }
 
 
 # The fixed yardstick: the least a registration can be on one hot row. A table pair of
@@ -1526,7 +1544,9 @@ def hot_row_reset(args: argparse.Namespace) -> None:
     pg_execute(args, "VACUUM ANALYZE bench_hot_session, bench_hot_registration")
 
 
-def pgbench_run(args: argparse.Namespace, scripts: list[str]) -> dict[str, Any]:
+def pgbench_run(
+    args: argparse.Namespace, scripts: list[str], *, mode: str = "simple"
+) -> dict[str, Any]:
     exe = shutil.which("pgbench")
     if not exe:
         raise BenchError("pgbench not found (apt-get install postgresql-client)")
@@ -1544,6 +1564,8 @@ def pgbench_run(args: argparse.Namespace, scripts: list[str]) -> dict[str, Any]:
         str(args.clients),
         "-j",
         "2",
+        "-M",
+        mode,
     ]
     if args.pgbench_seconds:
         cmd += ["-T", str(args.pgbench_seconds)]
@@ -1798,7 +1820,7 @@ def main(argv: list[str]) -> int:
         )
         print(
             f"  ceiling (pgbench)   {ceiling:8.1f} tps   (median of {len(runs)}: "
-            f"{', '.join(format(r['tps'], '.0f') for r in runs)}; same SQL, {args.clients} clients)"
+            f"{', '.join(format(r['tps'], '.0f') for r in runs)}; same SQL, {runs[0]['mode']}, {args.clients} clients)"
         )
         print(f"  ratio               {ratio:8.3f}   (to Podium's own SQL)")
         print(
