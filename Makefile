@@ -9,6 +9,11 @@ DEMO_PASSWORD := podium-demo
 demo: export DJANGO_DEBUG ?= 1
 demo: export CELERY_BROKER_URL ?= filesystem://
 demo: export NOTIFICATIONS_DISPATCH_INTERVAL ?= 10
+# Another address for the demo: PODIUM_DEMO_ADDRESS=127.0.0.1:8001 make demo (the
+# printed links and the links in its emails follow).
+PODIUM_DEMO_ADDRESS ?= 127.0.0.1:8000
+demo: export PODIUM_DEMO_ADDRESS := $(PODIUM_DEMO_ADDRESS)
+demo: export SITE_URL ?= http://$(PODIUM_DEMO_ADDRESS)
 
 # The tests run on PostgreSQL when it answers (always under CI=true), else on SQLite.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
@@ -39,12 +44,12 @@ demo: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py add_organiser $(DEMO_ORGANISER) social-work-week-2021 --password $(DEMO_PASSWORD) > /dev/null
 	@echo
-	@echo "  Podium:        http://127.0.0.1:8000/"
-	@echo "  Console:       http://127.0.0.1:8000/accounts/login/?next=/organise/social-work-week-2021/"
+	@echo "  Podium:        http://$(PODIUM_DEMO_ADDRESS)/"
+	@echo "  Console:       http://$(PODIUM_DEMO_ADDRESS)/accounts/login/?next=/organise/social-work-week-2021/"
 	@echo "                 sign in as $(DEMO_ORGANISER) / $(DEMO_PASSWORD)"
-	@echo "  Judge:         http://127.0.0.1:8000/accounts/login/  sign in as judge@example.org / $(DEMO_PASSWORD)"
+	@echo "  Judge:         http://$(PODIUM_DEMO_ADDRESS)/accounts/login/  sign in as judge@example.org / $(DEMO_PASSWORD)"
 	@echo "                 (scores the fifth batch of demonstration bases)"
-	@echo "  API docs:      http://127.0.0.1:8000/api/docs/"
+	@echo "  API docs:      http://$(PODIUM_DEMO_ADDRESS)/api/docs/"
 	@echo "  Mail:          written to var/mail/ (one .eml per message) and shown here"
 	@echo
 	@# The worker and the scheduler run beside the web server and stop with it.
