@@ -3,6 +3,7 @@ language with a fallback, and reads and writes each language as ``<field>_zh_han
 and ``<field>_en`` (docs/API.md, "Languages")."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -407,3 +408,28 @@ def test_the_cancel_page_shows_the_time_in_the_events_zone_and_names_it(
     assert "10:00" in en and (
         "(Greenwich Mean Time)" in en or "(British Summer Time)" in en
     )
+
+
+def test_a_ticket_and_its_cancel_page_close_up_the_chinese_zone_name(
+    client, organiser
+) -> None:
+    """Chinese sets the zone's full-width brackets right after the time, as the
+    emails do: "2021年12月14日 09:30–11:30（北京时间）", no space before "（"."""
+    event = bilingual_event(organiser)
+    registration = services.registration_create(
+        session=event.sessions.get(),
+        attendee=services.AttendeeData(full_name="王芳", email="wf@example.org"),
+    )
+    query = f"?token={registration.token}"
+    # The ticket, and the page that asks before cancelling (a POST without "confirm").
+    for path, read in (
+        (f"/r/{registration.code}/", client.get),
+        (f"/r/{registration.code}/cancel/", client.post),
+    ):
+        zh = read(path + query, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        assert re.search(r"\d（北京时间）", zh), path
+        assert " （" not in zh, path
+        en = read(path + query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert re.search(r"\d \(China Standard Time\)", en), path
+    registration.refresh_from_db()
+    assert registration.status == "confirmed"  # asked, not cancelled

@@ -7,6 +7,7 @@ rows), as well as the page the organiser reads.
 
 import datetime as dt
 import os
+import re
 import zoneinfo
 
 import pytest
@@ -751,3 +752,13 @@ def test_the_capacity_error_is_in_the_readers_language(client, organiser, event)
     assert response.context["form"].errors["capacity"] == [expected]
     session.refresh_from_db()
     assert session.capacity == 2
+
+
+def test_the_session_cancel_page_names_the_time_the_readers_way(signed_in, event):
+    session = SessionFactory(event=event)
+    url = reverse("console:session_cancel", args=[event.slug, session.pk])
+    zh = signed_in.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = signed_in.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The event is in New York: its zone, named the reader's way, after the time.
+    assert re.search(r"\d（北美东部(标准|夏令)时间）", zh) and " （" not in zh
+    assert re.search(r"\d \(Eastern (Standard|Daylight) Time\)", en)
