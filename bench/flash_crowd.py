@@ -1496,15 +1496,9 @@ def pgbench(args: argparse.Namespace, files: dict[str, str]) -> dict[str, Any]:
         scripts.append(f"{files['wait']}@{100 - seat_weight}")
     # As Podium sends them: its own statements prepared on the connection unless
     # the operator turned that off (config.prepared).
-    # (django-environ's reading of the variable, as config.settings reads it)
-    prepared = os.environ.get("DATABASE_PREPARED_STATEMENTS", "true").lower() in (
-        "true",
-        "on",
-        "ok",
-        "y",
-        "yes",
-        "1",
-    )
+    import environ
+
+    prepared = environ.Env().bool("DATABASE_PREPARED_STATEMENTS", default=True)
     mode = "prepared" if prepared else "simple"
     return {
         **pgbench_run(args, scripts, mode=mode),

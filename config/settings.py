@@ -107,8 +107,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):
     # config.prepared: the registration request's own statements are prepared on
-    # a connection once they have run five times (psycopg's default). Off for a
-    # pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+    # a connection once they have run five times (psycopg's default). Off behind a
+    # pooler in transaction mode that does not keep them (PgBouncer before 1.22, or
+    # with max_prepared_statements = 0, its default before 1.24).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -8,6 +8,7 @@ import random
 import re
 from collections import Counter
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -209,6 +210,8 @@ def test_a_session_read_with_a_free_seat_that_filled_meanwhile_queues(
 
 
 def _prepared_statements() -> list[tuple[str, str]]:
+    if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        pytest.skip("prepared statements are off (DATABASE_PREPARED_STATEMENTS=false)")
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, statement FROM pg_prepared_statements")
         return list(cursor.fetchall())
@@ -265,8 +268,9 @@ def test_a_generic_plan_of_the_waiting_list_place_can_count_leavers_by_their_ind
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler(postgres: None) -> None:
-    """``DATABASE_PREPARED_STATEMENTS=false``: a PgBouncer in transaction mode before
-    1.21 cannot keep a statement prepared on a server connection."""
+    """``DATABASE_PREPARED_STATEMENTS=false``: a pooler in transaction mode that
+    does not keep prepared statements (PgBouncer before 1.22, or with
+    ``max_prepared_statements = 0``) needs them off."""
     import os
     import subprocess
     import sys
@@ -279,7 +283,15 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(postgres: None) -> N
                 "import django; django.setup(); from django.conf import settings; "
                 "print(settings.DATABASES['default'].get('OPTIONS', {}))",
             ],
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+            env={
+                **{
+                    k: v
+                    for k, v in os.environ.items()
+                    if k != "DATABASE_PREPARED_STATEMENTS"
+                },
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                **env,
+            },
             capture_output=True,
             text=True,
             check=True,
@@ -294,13 +306,51 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(postgres: None) -> N
 
     from config.prepared import prepared_cursor
 
-    off = {**connection.settings_dict["OPTIONS"], "prepare_threshold": None}
     kept = connection.settings_dict["OPTIONS"]
-    connection.settings_dict["OPTIONS"] = off
     try:
+        connection.settings_dict["OPTIONS"] = {**kept, "prepare_threshold": None}
         with prepared_cursor(connection) as cursor:
             assert type(cursor.cursor).__name__ == "Cursor"  # Django's client binding
+        connection.settings_dict["OPTIONS"] = {**kept, "prepare_threshold": 5}
+        with prepared_cursor(connection) as cursor:
+            assert type(cursor.cursor).__name__ == "ServerBindingCursor"
     finally:
         connection.settings_dict["OPTIONS"] = kept
-    with prepared_cursor(connection) as cursor:
-        assert type(cursor.cursor).__name__ == "ServerBindingCursor"
+
+
+def test_a_migration_that_retypes_a_column_the_lookup_returns_breaks_no_registration(
+    api, postgres_transactional: None
+) -> None:
+    """PostgreSQL refuses a prepared statement whose result type changed ("cached
+    plan must not change result type"), as when a migration widens a column on a
+    connection that outlives it: the lookup forgets its statements and runs again."""
+    session = SessionFactory(capacity=100)
+    url = f"/api/v1/events/{session.event.slug}/registrations/"
+
+    def register(n: object) -> None:
+        response = api.post(
+            url,
+            {"session": session.pk, "full_name": "张伟", "email": f"p{n}@ex.org"},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+
+    for n in range(6):
+        register(n)
+    assert [s for _, s in _prepared_statements() if 'FROM "events_session" s' in s]
+
+    def migrate(length: int) -> None:
+        # On a connection of its own, as `manage.py migrate` would be: psycopg
+        # forgets its statements when it sees an ALTER on its own connection.
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            other.execute(
+                f'ALTER TABLE "events_venue" ALTER COLUMN "name" TYPE varchar({length})'
+            )
+
+    migrate(201)
+    try:
+        register("-after")
+        register("-after-again")
+    finally:
+        migrate(200)
+    assert Registration.objects.filter(session=session).count() == 8
