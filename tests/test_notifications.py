@@ -401,6 +401,20 @@ def _flattened(message) -> bytes:
     return _smtp_bytes(message.message().as_bytes(), message.to[0])
 
 
+def _reminders_for(soon, people: list[tuple[str, str]]) -> list[Notification]:
+    """The pending reminders of ``soon``, in order, for people (name, language)
+    who registered half an hour ago."""
+    for n, (name, language) in enumerate(people):
+        registration = register(
+            soon, email=f"p{n}@example.org", name=name, language=language
+        )
+        backdate(registration, 60 * 30)
+    reminders_plan()
+    rows = list(reminders().filter(status="pending").order_by("pk"))
+    assert len(rows) == len(people)
+    return rows
+
+
 def test_batch_rendering_gives_the_same_emails_as_rendering_row_by_row(soon) -> None:
     """Reminders rendered once per language with placeholders: byte for byte the
     email that rendering each row on its own gives, names escaped in HTML only."""
@@ -413,14 +427,7 @@ def test_batch_rendering_gives_the_same_emails_as_rendering_row_by_row(soon) -> 
         ("Ann Lee", "en"),
         ("李 & 张 <b>", "zh-hans"),
     ]
-    for n, (name, language) in enumerate(people):
-        registration = register(
-            soon, email=f"p{n}@example.org", name=name, language=language
-        )
-        backdate(registration, 60 * 30)
-    reminders_plan()
-    rows = list(reminders().filter(status="pending").order_by("pk"))
-    assert len(rows) == len(people)
+    rows = _reminders_for(soon, people)
     renderer = BatchRenderer(rows)
     for row in rows:
         alone = render_message(row)
@@ -477,14 +484,7 @@ def test_emails_filled_into_a_mould_are_the_bytes_smtp_gets_for_the_built_ones(
         ("Bo", "en"),
         ("&" * 200, "en"),  # 1,000 bytes escaped in HTML
     ]
-    for n, (name, language) in enumerate(people):
-        registration = register(
-            soon, email=f"p{n}@example.org", name=name, language=language
-        )
-        backdate(registration, 60 * 30)
-    reminders_plan()
-    rows = list(reminders().filter(status="pending").order_by("pk"))
-    assert len(rows) == len(people)
+    rows = _reminders_for(soon, people)
     renderer = BatchRenderer(rows)
     filled = []
     for row in rows:
