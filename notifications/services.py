@@ -126,7 +126,7 @@ def scopes_for(user: Any) -> list[str]:
 
 
 # An outbox row as the request writes it; a known dedupe key is skipped.
-_NOTIFICATION_INSERT = RowInsert(
+NOTIFICATION_INSERT = RowInsert(
     Notification,
     [
         "kind",
@@ -164,7 +164,17 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
     """
     if not emails:
         return
-    now = timezone.now()
+    rows = outbox_rows(emails, now=timezone.now())
+    for start in range(0, len(rows), _INSERT_BATCH):
+        NOTIFICATION_INSERT.execute(rows[start : start + _INSERT_BATCH])
+    dispatch_after_commit()
+
+
+def outbox_rows(emails: Sequence[Email], *, now: dt.datetime) -> list[list[Any]]:
+    """The outbox rows of these emails, values in the order of ``NOTIFICATION_INSERT``'s
+    fields, those to unsubscribed addresses already skipped. For a caller that writes
+    them itself (``notifications_enqueue`` does it for everyone else); it must call
+    ``dispatch_after_commit``."""
     addresses = {e.to.strip().lower() for e in emails if e.unsubscribable}
     unsubscribed = (
         set(
@@ -199,8 +209,12 @@ def notifications_enqueue(emails: Sequence[Email]) -> None:
                 now,
             ]
         )
-    for start in range(0, len(rows), _INSERT_BATCH):
-        _NOTIFICATION_INSERT.execute(rows[start : start + _INSERT_BATCH])
+    return rows
+
+
+def dispatch_after_commit() -> None:
+    """Asks for a dispatcher run once the caller's transaction commits (at once
+    outside one), for the outbox rows it wrote."""
     # robust: whatever the kick meets, the request that committed still answers.
     transaction.on_commit(_request_dispatch, robust=True)
 
@@ -260,7 +274,10 @@ def _request_dispatch() -> None:
             # Another process asked: its run starts at the ETA it wrote down.
             asked = cache.get(DISPATCH_REQUESTED)
             if isinstance(asked, float):
-                _dispatch_known_until = asked - DISPATCH_MARGIN
+                # Within the margin, asking again is no use either: the key stands
+                # until that run's ETA, so this process waits for it.
+                soon = asked - DISPATCH_MARGIN
+                _dispatch_known_until = soon if time.time() < soon else asked
             return
     except Exception as exc:  # the cache (Redis) is down; so, most likely, the broker
         _broker_down_until = time.monotonic() + DISPATCH_BACKOFF

@@ -600,6 +600,37 @@ def test_dispatch_keeps_at_most_the_limit_queued_and_waiting(soon, settings) -> 
     assert len(set(ids)) == 7, "no row queued twice"
 
 
+def test_a_process_that_finds_a_run_about_to_start_waits_for_it(monkeypatch) -> None:
+    """Within the margin before a run asked for by another process, the cache key
+    stands until that run's ETA: asking again each request would cost two round
+    trips to Redis for nothing (issue 11)."""
+    import time
+
+    from django.core.cache import cache
+
+    import notifications.services as outbox
+
+    monkeypatch.setattr(outbox, "_dispatch_known_until", 0.0)
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    eta = time.time() + outbox.DISPATCH_MARGIN / 2  # inside the margin already
+    cache.set(outbox.DISPATCH_REQUESTED, eta, timeout=outbox.DISPATCH_DELAY)
+    asked: list[str] = []
+    add, get = cache.add, cache.get
+    monkeypatch.setattr(
+        cache, "add", lambda *a, **k: asked.append("add") or add(*a, **k)
+    )
+    monkeypatch.setattr(
+        cache, "get", lambda *a, **k: asked.append("get") or get(*a, **k)
+    )
+    try:
+        for _ in range(50):
+            outbox._request_dispatch()
+        assert asked == ["add", "get"]
+        assert outbox._dispatch_known_until == eta
+    finally:
+        cache.delete(outbox.DISPATCH_REQUESTED)
+
+
 def test_a_process_asks_for_a_dispatch_once_until_the_run_it_knows_of(
     monkeypatch,
 ) -> None:
