@@ -847,11 +847,11 @@ def helper_capture(
         statements = [_pgbench_statement(conn, r, targets) for r in list(records)]
         _pgbench_gsets(statements)
         script = _pgbench_script(statements)
+        # Also those of a statement that writes several tables (WITH ... INSERT).
         inserted = {
             m.group(1)
             for s in statements
-            for m in [re.match(r'INSERT INTO "(\w+)"', s["sql"])]
-            if m
+            for m in re.finditer(r'\bINSERT INTO "(\w+)"', s["sql"])
         }
         for leaked in [email, body["code"]] + [
             str(next_ids[t]) for t in inserted if t in next_ids
@@ -865,7 +865,9 @@ def helper_capture(
         out[name] = {"file": str(file), "statements": statements}
         out["tables"] |= inserted
         out.setdefault("inserts", {})[name] = {
-            t: sum(1 for s in statements if re.match(f'INSERT INTO "{t}"', s["sql"]))
+            t: sum(
+                len(re.findall(f'\\bINSERT INTO "{t}"', s["sql"])) for s in statements
+            )
             for t in inserted
         }
     out["tables"] = sorted(out["tables"])
@@ -1595,6 +1597,23 @@ def pgbench_run(
     }
 
 
+def describe_statement(sql: str) -> str:
+    m = re.match(r'(SELECT|UPDATE|INSERT INTO|DELETE FROM)\s.*?"(\w+)"', sql)
+    verb = m.group(1).split()[0] if m else sql.split()[0]
+    table = m.group(2) if m else ""
+    if verb == "SELECT":
+        outer = sql
+        while re.search(r"\(SELECT [^()]*\)", outer):  # subqueries aside
+            outer = re.sub(r"\(SELECT [^()]*\)", "", outer)
+        source = re.search(r'FROM "(\w+)"', outer)
+        table = source.group(1) if source else table
+        if "COUNT(" in sql.upper():
+            verb = "SELECT COUNT"
+    if verb == "INSERT" and "ON CONFLICT" in sql:
+        verb = "UPSERT"
+    return f"{verb} {table.removeprefix('events_')}"
+
+
 def describe_script(statements: list[dict[str, Any]]) -> str:
     parts = []
     for s in statements:
@@ -1602,23 +1621,19 @@ def describe_script(statements: list[dict[str, Any]]) -> str:
         if s["health_check"]:
             parts.append("SELECT 1 (health check)")
             continue
-        m = re.match(r'(SELECT|UPDATE|INSERT INTO|DELETE FROM)\s.*?"(\w+)"', sql)
-        verb = m.group(1).split()[0] if m else sql.split()[0]
-        table = m.group(2) if m else ""
-        if verb == "SELECT":
-            outer = sql
-            while re.search(r"\(SELECT [^()]*\)", outer):  # subqueries aside
-                outer = re.sub(r"\(SELECT [^()]*\)", "", outer)
-            source = re.search(r'FROM "(\w+)"', outer)
-            table = source.group(1) if source else table
-            if "COUNT(" in sql.upper():
-                verb = "SELECT COUNT"
-        if verb == "INSERT" and "ON CONFLICT" in sql:
-            verb = "UPSERT"
-        parts.append(
-            f"{verb} {table.removeprefix('events_')}"
-            + (" [txn]" if s["atomic"] else "")
-        )
+        if sql.startswith("WITH"):
+            # One statement that writes several tables: its parts, in order.
+            starts = [m.end() for m in re.finditer(r'"\w+" AS \(', sql)]
+            ends = [*starts[1:], len(sql)]
+            inner = [sql[a:b] for a, b in zip(starts, ends, strict=True)]
+            parts.append(
+                "one statement ("
+                + ", ".join(describe_statement(i) for i in inner)
+                + ")"
+                + (" [txn]" if s["atomic"] else "")
+            )
+            continue
+        parts.append(describe_statement(sql) + (" [txn]" if s["atomic"] else ""))
     return "; ".join(parts)
 
 

@@ -11,7 +11,7 @@ PostgreSQL keeps it prepared on the connection (``config.prepared``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.db import connections, models
@@ -76,17 +76,8 @@ class RowInsert:
         ]
         self._statements: dict[tuple[str, int], str] = {}
 
-    def _sql(self, alias: str, rows: int) -> str:
-        statement = self._statements.get((alias, rows))
-        if statement is not None:
-            return statement
-        qn = connections[alias].ops.quote_name
-        columns = ", ".join(qn(str(f.column)) for f in self.fields)
-        row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-        statement = (
-            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns
-            f"VALUES {', '.join([row] * rows)}"
-        )
+    def _tail(self, qn: Any) -> str:
+        statement = ""
         if self.conflict:
             target = ", ".join(qn(str(f.column)) for f in self.conflict)
             if self.update:
@@ -101,8 +92,65 @@ class RowInsert:
             statement += " RETURNING " + ", ".join(
                 qn(str(f.column)) for f in self.returning
             )
+        return statement
+
+    def _sql(self, alias: str, rows: int) -> str:
+        statement = self._statements.get((alias, rows))
+        if statement is not None:
+            return statement
+        qn = connections[alias].ops.quote_name
+        columns = ", ".join(qn(str(f.column)) for f in self.fields)
+        row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        statement = (
+            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns
+            f"VALUES {', '.join([row] * rows)}"
+        )
+        statement += self._tail(qn)
         self._statements[(alias, rows)] = statement
         return statement
+
+    def select_sql(
+        self, alias: str, *, source: str, expressions: Mapping[str, str]
+    ) -> str:
+        """``INSERT INTO <model> (<fields>) SELECT ... FROM <source>`` and the same
+        clauses as ``execute``'s: one row for each row of ``source`` (none when it
+        has none), for a statement that writes several tables at once.
+
+        Each field is its value (a parameter) unless ``expressions`` names it: an SQL
+        expression that may read ``source``, with one ``%s`` where the field's value
+        goes or none if it needs no value (``select_params`` leaves it out). A bare
+        parameter takes the column's type (PostgreSQL types the SELECT of an INSERT
+        by its columns).
+        """
+        unknown = set(expressions) - {f.name for f in self.fields}
+        if unknown:
+            raise ValueError(f"not fields of this insert: {sorted(unknown)}")
+        qn = connections[alias].ops.quote_name
+        columns = ", ".join(qn(str(f.column)) for f in self.fields)
+        values = ", ".join(expressions.get(f.name, "%s") for f in self.fields)
+        return (
+            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns, the caller's SQL
+            f"SELECT {values} FROM {source}" + self._tail(qn)
+        )
+
+    def select_params(
+        self,
+        row: Sequence[Any],
+        *,
+        expressions: Mapping[str, str],
+        using: str | None = None,
+    ) -> list[Any]:
+        """The parameters of ``select_sql(expressions=...)`` for one row of values in
+        the order of ``fields`` (those of fields whose expression takes none are
+        left out)."""
+        connection = connections[using or self.model._default_manager.db]
+        return [
+            value if type(value) in plain else field.get_db_prep_save(value, connection)
+            for field, plain, value in zip(
+                self.fields, self._as_they_are, row, strict=True
+            )
+            if "%s" in expressions.get(field.name, "%s")
+        ]
 
     def execute(
         self, rows: Sequence[Sequence[Any]], *, using: str | None = None

@@ -2,14 +2,17 @@
 
 Seats are taken by one conditional UPDATE of the session's counter, as late in the
 transaction as possible, so that the session row is locked only for the moment it
-must be (DESIGN.md invariant 1). Everything that changes a session's registrations
-locks the session row first, then registration rows, always in that order.
+must be (DESIGN.md invariant 1). On PostgreSQL a registration is one statement that
+takes the seat and writes the rest in the same breath (``_registration_write_at_once``).
+Everything that changes a session's registrations locks the session row first, then
+the person's and registration rows, always in that order.
 """
 
 import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +32,13 @@ from config.prepared import prepared_cursor, sql_text
 from config.problems import ConflictError
 from notifications.models import Notification
 from notifications.services import (
+    NOTIFICATION_INSERT,
     NotResendable,
+    dispatch_after_commit,
     notification_enqueue,
     notification_resend,
     notification_resend_check,
+    outbox_rows,
 )
 
 from .errors import (
@@ -182,10 +188,14 @@ REGISTRATION_FIELDS = [
 _REGISTRATION_INSERT = RowInsert(Registration, REGISTRATION_FIELDS, returning=["id"])
 
 
+def _registration_values(registration: Registration) -> list[Any]:
+    return [getattr(registration, f.attname) for f in _REGISTRATION_INSERT.fields]
+
+
 def _registration_row_insert(registration: Registration, now: dt.datetime) -> None:
     """Writes a new registration as ``save(force_insert=True)`` would, cheaper."""
     registration.created_at = now
-    values = [getattr(registration, f.attname) for f in _REGISTRATION_INSERT.fields]
+    values = _registration_values(registration)
     ((registration.pk,),) = _REGISTRATION_INSERT.execute([values])
     registration._state.adding = False
     registration._state.db = Registration.objects.db
@@ -241,7 +251,6 @@ def registration_create(
     raise AlreadyRegistered()
 
 
-@transaction.atomic
 def _registration_insert(
     *,
     session: Session,
@@ -253,12 +262,12 @@ def _registration_insert(
     registration = Registration(
         session=session,
         event_id=session.event_id,
-        attendee_id=_attendee_upsert(attendee, now),
         full_name=attendee.full_name,
         email=attendee.email.strip(),
         phone=attendee.phone,
         organisation=attendee.organisation,
         language=attendee.language,
+        created_at=now,
     )
     if session.event.has_privacy_notice:
         registration.consent_at = now
@@ -271,6 +280,40 @@ def _registration_insert(
     # ticket written down under the lock).
     looks_free = session.capacity is None or session.seats_taken < session.capacity
     ticket = ticket_attachment_recipes(registration) if looks_free else None
+    # The seat or place that most likely awaits, in one statement; if it is gone by
+    # the time the row is locked, nothing is written and the steps below decide.
+    if (
+        connection.vendor == "postgresql"
+        and not answers
+        and (looks_free or session.waitlist_enabled)
+        and _registration_write_at_once(
+            registration, attendee=attendee, seat=looks_free, ticket=ticket, now=now
+        )
+    ):
+        return registration
+    return _registration_insert_in_steps(
+        registration,
+        attendee=attendee,
+        looks_free=looks_free,
+        ticket=ticket,
+        now=now,
+        questions=questions,
+        answers=answers,
+    )
+
+
+@transaction.atomic
+def _registration_insert_in_steps(
+    registration: Registration,
+    *,
+    attendee: AttendeeData,
+    looks_free: bool,
+    ticket: list[dict[str, Any]] | None,
+    now: dt.datetime,
+    questions: Iterable[Any],
+    answers: dict[int, Any] | None,
+) -> Registration:
+    session = registration.session
     # Each of the two UPDATEs checks the row as it is once locked, and they exclude
     # each other (a place only when no seat is free), so either order is safe; the
     # one that will most likely succeed goes first, so that a full session's crowd
@@ -310,6 +353,10 @@ def _registration_insert(
             Session.objects.filter(pk=session.pk).update(
                 waitlist_last=F("waitlist_last") + 1
             )
+    # The person is written after the session row is locked, as the one statement
+    # does: the same order everywhere, so that two registrations of one address to
+    # one session, one of each kind, cannot deadlock.
+    registration.attendee_id = _attendee_upsert(attendee, now)
     registration.status = (
         Registration.Status.CONFIRMED if seated else Registration.Status.WAITLISTED
     )
@@ -327,8 +374,121 @@ def _registration_insert(
     return registration
 
 
-def _seat_take(session_id: int) -> int:
-    """Takes a free seat of a scheduled session: 1 if one was taken, else 0.
+# A registration in one statement (PostgreSQL): the seat or place, the person, the
+# registration and its outbox row, each written only if the one before was. In
+# autocommit it is its own transaction: no BEGIN and no COMMIT to wait for, and the
+# session row is locked only while PostgreSQL runs it, never across a round trip.
+_AT_ONCE_REGISTRATION = {
+    "attendee": '"person"."id"',
+    "waitlist_number": '"taken"."waitlist_last"',
+}
+_AT_ONCE_OUTBOX = {
+    "about_id": '"registration"."id"::text',
+    "dedupe_key": '%s || "registration"."id"::text',  # the kind and a colon
+}
+_AT_ONCE_OUTBOX_WAITLISTED = {
+    **_AT_ONCE_OUTBOX,
+    "context": '%s || jsonb_build_object(\'position\', "taken"."waitlist_position")',
+}
+_at_once_statements: dict[bool, str] = {}
+
+
+def _at_once_sql(seat: bool) -> str:
+    statement = _at_once_statements.get(seat)
+    if statement is not None:
+        return statement
+    alias = Registration.objects.db
+    taken = (
+        _seat_sql() + ' RETURNING NULL::integer AS "waitlist_last", '
+        'NULL::integer AS "waitlist_position"'
+        if seat
+        else _waitlist_place_sql()
+    )
+    person = _ATTENDEE_UPSERT.select_sql(alias, source='"taken"', expressions={})
+    registration = _REGISTRATION_INSERT.select_sql(
+        alias, source='"taken", "person"', expressions=_AT_ONCE_REGISTRATION
+    )
+    outbox = NOTIFICATION_INSERT.select_sql(
+        alias,
+        source='"registration", "taken"',
+        expressions=_AT_ONCE_OUTBOX if seat else _AT_ONCE_OUTBOX_WAITLISTED,
+    )
+    statement = (
+        f'WITH "taken" AS ({taken}), "person" AS ({person}), '  # noqa: S608 - written from the models' own tables and columns
+        f'"registration" AS ({registration}), "outbox" AS ({outbox}) '
+        'SELECT "registration"."id", "person"."id", "taken"."waitlist_last", '
+        '"taken"."waitlist_position" FROM "registration", "person", "taken"'
+    )
+    _at_once_statements[seat] = statement
+    return statement
+
+
+def _registration_write_at_once(
+    registration: Registration,
+    *,
+    attendee: AttendeeData,
+    seat: bool,
+    ticket: list[dict[str, Any]] | None,
+    now: dt.datetime,
+) -> bool:
+    """Writes a registration with a seat (``seat``) or else a waiting-list place in
+    one statement; False, having written nothing, if that is not what awaits once
+    the session row is locked (no seat free, a seat free, the session closed)."""
+    kind = "registration_confirmed" if seat else "registration_waitlisted"
+    registration.status = (
+        Registration.Status.CONFIRMED if seat else Registration.Status.WAITLISTED
+    )
+    # The email is written down before its registration has an id: the statement
+    # fills in the id (the row's about_id, its dedupe key ``<kind>:<id>``) and a
+    # place's position.
+    email = registration_email(
+        registration,
+        kind=kind,
+        dedupe_key=f"{kind}:",
+        attachments=ticket if seat else None,
+    )
+    (outbox_row,) = outbox_rows([email], now=now)
+    values = _registration_values(registration)
+    person = [
+        attendee.email.strip().lower(),
+        attendee.full_name,
+        attendee.phone,
+        attendee.organisation,
+        attendee.language,
+        now,
+        now,
+    ]
+    params = [
+        registration.session_id,
+        *_ATTENDEE_UPSERT.select_params(person, expressions={}),
+        *_REGISTRATION_INSERT.select_params(values, expressions=_AT_ONCE_REGISTRATION),
+        *NOTIFICATION_INSERT.select_params(
+            outbox_row,
+            expressions=_AT_ONCE_OUTBOX if seat else _AT_ONCE_OUTBOX_WAITLISTED,
+        ),
+    ]
+    # Inside a caller's transaction, a savepoint: a refused address (the unique
+    # constraint) must leave that transaction usable, as the steps' atomic does.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, prepared_cursor(connection) as cursor:
+        cursor.execute(_at_once_sql(seat), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    (
+        registration.pk,
+        registration.attendee_id,
+        registration.waitlist_number,
+        registration.waitlist_position,
+    ) = row
+    registration._state.adding = False
+    registration._state.db = Registration.objects.db
+    dispatch_after_commit()
+    return True
+
+
+def _seat_sql() -> str:
+    """Takes a free seat of a scheduled session (one row updated if one was taken).
 
     The conditional UPDATE ``Session.objects.filter(pk=..., status=SCHEDULED)
     .filter(Q(capacity__isnull=True) | Q(seats_taken__lt=F("capacity")))
@@ -336,23 +496,27 @@ def _seat_take(session_id: int) -> int:
     that queryset cost the registration request more CPU than the statement did.
     """
     table = connection.ops.quote_name(Session._meta.db_table)
+    return (
+        f'UPDATE {table} SET "seats_taken" = "seats_taken" + 1 '  # noqa: S608 - the model's own table and a constant
+        f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
+        'AND ("capacity" IS NULL OR "seats_taken" < "capacity")'
+    )
+
+
+def _seat_take(session_id: int) -> int:
+    """Takes a free seat of a scheduled session: 1 if one was taken, else 0."""
     with prepared_cursor(connection) as cursor:
-        cursor.execute(
-            f'UPDATE {table} SET "seats_taken" = "seats_taken" + 1 '  # noqa: S608 - the model's own table and a constant
-            f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
-            'AND ("capacity" IS NULL OR "seats_taken" < "capacity")',
-            [session_id],
-        )
+        cursor.execute(_seat_sql(), [session_id])
         return cursor.rowcount
 
 
-def _waitlist_place_take(session_id: int) -> tuple[int, int] | None:
+def _waitlist_place_sql() -> str:
     """The next waiting-list number of a full session and the place it is, in one
-    statement; None when the session is not (any more) scheduled, full and keeping
-    a waiting list.
+    statement (``"waitlist_last"``, ``"waitlist_position"``); no row when the
+    session is not (any more) scheduled, full and keeping a waiting list.
 
     PostgreSQL checks the condition again on the row's latest version once it holds
-    the row lock, so a seat freed meanwhile makes this None (and the caller decides
+    the row lock, so a seat freed meanwhile gives no row (and the caller decides
     under the lock), never a waiting-list place beside a free seat.
 
     The place is the number less those ahead who left the list (promoted or
@@ -367,21 +531,25 @@ def _waitlist_place_take(session_id: int) -> tuple[int, int] | None:
     registration_table = connection.ops.quote_name(Registration._meta.db_table)
     # The statuses are written into the statement: prepared (config.prepared), a
     # generic plan could not use the partial index of leavers for a parameter.
+    return (
+        f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the models' own tables and constants
+        f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
+        'AND "waitlist_enabled" '
+        'AND "capacity" IS NOT NULL AND "seats_taken" >= "capacity" '
+        'RETURNING "waitlist_last", "waitlist_last" - ('
+        f"SELECT COUNT(*) FROM {registration_table} left_list "
+        f'WHERE left_list."session_id" = {session_table}."id" '
+        f'AND left_list."waitlist_number" < {session_table}."waitlist_last" '
+        'AND left_list."waitlist_number" IS NOT NULL '
+        f'AND NOT (left_list."status" = {sql_text(Registration.Status.WAITLISTED)})) '
+        'AS "waitlist_position"'
+    )
+
+
+def _waitlist_place_take(session_id: int) -> tuple[int, int] | None:
+    """The next waiting-list number and place of a full session (``_waitlist_place_sql``)."""
     with prepared_cursor(connection) as cursor:
-        cursor.execute(
-            f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the models' own tables and constants
-            f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
-            'AND "waitlist_enabled" '
-            'AND "capacity" IS NOT NULL AND "seats_taken" >= "capacity" '
-            'RETURNING "waitlist_last", "waitlist_last" - ('
-            f"SELECT COUNT(*) FROM {registration_table} left_list "
-            f'WHERE left_list."session_id" = {session_table}."id" '
-            f'AND left_list."waitlist_number" < {session_table}."waitlist_last" '
-            'AND left_list."waitlist_number" IS NOT NULL '
-            f'AND NOT (left_list."status" = {sql_text(Registration.Status.WAITLISTED)})) '
-            'AS "waitlist_position"',
-            [session_id],
-        )
+        cursor.execute(_waitlist_place_sql(), [session_id])
         row = cursor.fetchone()
     return None if row is None else (int(row[0]), int(row[1]))
 

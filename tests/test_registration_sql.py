@@ -132,15 +132,26 @@ def test_places_given_at_once_are_each_given_once(postgres_transactional: None) 
 
 @pytest.mark.parametrize("full", [False, True], ids=["seat", "waiting list"])
 def test_a_registration_request_sends_only_what_a_seat_needs(
-    api, postgres: None, full: bool
+    api, postgres_transactional: None, monkeypatch, full: bool
 ) -> None:
-    """One read of the event and session, then in one transaction: the person, the
-    seat or the place (with its position), the registration and its outbox row.
-    Nothing reads the waiting list, and nothing reads the session twice."""
+    """One read of the event and session, then one statement that is its own
+    transaction: the seat or the place (with its position), the person, the
+    registration and its outbox row. No BEGIN and no COMMIT to wait for, nothing
+    reads the waiting list, and nothing reads the session twice."""
     session = SessionFactory(capacity=1, waitlist_enabled=True)
     if full:
         services.registration_create(session=session, attendee=person("first"))
     url = f"/api/v1/events/{session.event.slug}/registrations/"
+    connection.ensure_connection()
+    commands: list[bytes] = []  # what psycopg sends by itself (BEGIN, COMMIT, ...)
+    exec_command = connection.connection._exec_command
+    monkeypatch.setattr(
+        connection.connection,
+        "_exec_command",
+        lambda command, *a, **k: (
+            commands.append(command) or exec_command(command, *a, **k)
+        ),
+    )
     with CaptureQueriesContext(connection) as queries:
         response = api.post(
             url,
@@ -148,27 +159,38 @@ def test_a_registration_request_sends_only_what_a_seat_needs(
             format="json",
         )
     assert response.status_code == 201, response.content
-    statements = [
-        q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
-    ]
+    statements = [q["sql"] for q in queries.captured_queries]
     table = Session._meta.db_table
-    kinds = [
-        " ".join(re.match(r'(\w+)(?: INTO)? "?(\w+)', s).groups())  # type: ignore[union-attr]
-        for s in statements
-    ]
-    expected = [
-        "INSERT events_attendee",
-        f"UPDATE {table}",  # one: the seat, or the place on a full session's list
-        "INSERT events_registration",
-        "INSERT notifications_notification",
-    ]
     # The one read: the session with its event, venues and whether it asks questions.
     assert statements[0].startswith("SELECT") and f'"{table}"' in statements[0]
-    assert kinds[1:] == expected, kinds
+    assert len(statements) == 2, statements
+    write = statements[1]
+    assert write.startswith("WITH")
+    parts = re.findall(r'\b(UPDATE|INSERT INTO) "(\w+)"', write)
+    assert parts == [
+        ("UPDATE", table),  # one: the seat, or the place on a full session's list
+        ("INSERT INTO", "events_attendee"),
+        ("INSERT INTO", "events_registration"),
+        ("INSERT INTO", "notifications_notification"),
+    ], parts
+    assert commands == [], commands
     assert not [s for s in statements if "COUNT(" in s.upper() and "UPDATE" not in s]
     body = response.json()
     assert body["status"] == ("waitlisted" if full else "confirmed")
     assert body["waitlist_position"] == (1 if full else None)
+    made = Registration.objects.get(code=body["code"])
+    assert made.attendee.email == "zhang@example.org"
+    mail = Notification.objects.get(about_id=str(made.pk))
+    assert mail.dedupe_key == f"registration_{body['status']}:{made.pk}"
+    assert mail.context["code"] == body["code"]
+    if full:
+        assert mail.context["position"] == 1
+    else:
+        assert "position" not in mail.context
+        assert [a.get("draw") for a in mail.attachments][:2] == ["calendar", "qr_png"]
+    with transaction.atomic():  # the control: a transaction is seen
+        Session.objects.filter(pk=session.pk).update(title="Talk")
+    assert commands == [b"BEGIN", b"COMMIT"]
 
 
 def test_a_seat_freed_after_the_session_was_read_full_is_taken_not_queued(
@@ -354,3 +376,50 @@ def test_a_migration_that_retypes_a_column_the_lookup_returns_breaks_no_registra
     finally:
         migrate(200)
     assert Registration.objects.filter(session=session).count() == 8
+
+
+def test_one_address_sent_both_ways_at_once_neither_deadlocks_nor_registers_twice(
+    postgres_transactional: None,
+) -> None:
+    """A registration with answers takes the steps, one without takes the one
+    statement; both lock the session row before the person's row, so that the same
+    address sent both ways at once (a double submit) cannot deadlock."""
+    from events.errors import AlreadyRegistered
+    from events.questions import question_create
+
+    full = SessionFactory(capacity=1, waitlist_enabled=True)
+    note = question_create(
+        event=full.event, data={"kind": "short_text", "label_en": "Note"}
+    )
+    services.registration_create(session=full, attendee=person("first"))
+    # Read full: those without answers go the waiting list's one statement.
+    session = Session.objects.select_related("event").get(pk=full.pk)
+
+    def register(i: int) -> str:
+        try:
+            return services.registration_create(
+                session=session,
+                attendee=person(i // 2),
+                answers={str(note.pk): "素食"} if i % 2 else None,
+            ).status
+        except AlreadyRegistered:
+            return "already registered"
+
+    results = run_at_once(60, register)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Counter(results) == {"already registered": 30, "waitlisted": 30}
+    made = Registration.objects.filter(session=session, status="waitlisted")
+    assert sorted(made.values_list("waitlist_number", flat=True)) == list(range(1, 31))
+    session.refresh_from_db()
+    assert (session.seats_taken, session.waitlist_last) == (1, 30)
+    mail = Counter(
+        Notification.objects.filter(about_type="events.registration").values_list(
+            "kind", flat=True
+        )
+    )
+    assert mail == {
+        "registration_confirmed": 1,
+        "registration_waitlisted": 30,
+        "manage_link": 30,  # the second of each pair: the link again
+    }
