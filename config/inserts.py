@@ -125,6 +125,8 @@ class RowInsert:
         unknown = set(expressions) - {f.name for f in self.fields}
         if unknown:
             raise ValueError(f"not fields of this insert: {sorted(unknown)}")
+        if any(e.count("%s") > 1 for e in expressions.values()):
+            raise ValueError("an expression takes its field's value once at most")
         qn = connections[alias].ops.quote_name
         columns = ", ".join(qn(str(f.column)) for f in self.fields)
         values = ", ".join(expressions.get(f.name, "%s") for f in self.fields)

@@ -375,9 +375,13 @@ def _registration_insert_in_steps(
 
 
 # A registration in one statement (PostgreSQL): the seat or place, the person, the
-# registration and its outbox row, each written only if the one before was. In
-# autocommit it is its own transaction: no BEGIN and no COMMIT to wait for, and the
-# session row is locked only while PostgreSQL runs it, never across a round trip.
+# registration and its outbox row, each written only if the one before was, so that
+# a registration refused writes no one. In autocommit it is its own transaction: no
+# BEGIN and no COMMIT to wait for, and the session row is locked only while
+# PostgreSQL runs it, never across a round trip. What that costs: the person's row
+# is written with the session row held, so a person whose row another transaction
+# holds (an award's announcement reserving their seat) keeps the session's other
+# registrations waiting until that one commits.
 _AT_ONCE_REGISTRATION = {
     "attendee": '"person"."id"',
     "waitlist_number": '"taken"."waitlist_last"',
@@ -447,7 +451,7 @@ def _registration_write_at_once(
         dedupe_key=f"{kind}:",
         attachments=ticket if seat else None,
     )
-    (outbox_row,) = outbox_rows([email], now=now)
+    (outbox_row,) = outbox_rows([email], now=timezone.now())
     values = _registration_values(registration)
     person = [
         attendee.email.strip().lower(),
@@ -469,7 +473,7 @@ def _registration_write_at_once(
     ]
     # Inside a caller's transaction, a savepoint: a refused address (the unique
     # constraint) must leave that transaction usable, as the steps' atomic does.
-    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    savepoint = nullcontext() if connection.get_autocommit() else transaction.atomic()
     with savepoint, prepared_cursor(connection) as cursor:
         cursor.execute(_at_once_sql(seat), params)
         row = cursor.fetchone()

@@ -44,6 +44,8 @@ _broker_down_until = 0.0  # time.monotonic() before which no dispatch is asked f
 # that run will take whatever this process commits meanwhile.
 _dispatch_known_until = 0.0  # time.time()
 DISPATCH_MARGIN = 0.25  # seconds: clocks of other hosts may run a little ahead
+# Within the margin, a process that found the run asked for asks again at most this often.
+DISPATCH_RECHECK = 0.05  # seconds
 # Planners add rows that fall due (reminders); apps register theirs at start-up.
 _planners: list[Callable[[dt.datetime], int]] = []
 # Scope finders name the scopes of mail a staff user may see in the admin.
@@ -274,10 +276,13 @@ def _request_dispatch() -> None:
             # Another process asked: its run starts at the ETA it wrote down.
             asked = cache.get(DISPATCH_REQUESTED)
             if isinstance(asked, float):
-                # Within the margin, asking again is no use either: the key stands
-                # until that run's ETA, so this process waits for it.
-                soon = asked - DISPATCH_MARGIN
-                _dispatch_known_until = soon if time.time() < soon else asked
+                # Within the margin, asking again each request is no use either (the
+                # key stands until that run's ETA); a little later it may be, when
+                # this host's clock is behind the one that asked and the run started.
+                soon, now = asked - DISPATCH_MARGIN, time.time()
+                _dispatch_known_until = (
+                    soon if now < soon else min(asked, now + DISPATCH_RECHECK)
+                )
             return
     except Exception as exc:  # the cache (Redis) is down; so, most likely, the broker
         _broker_down_until = time.monotonic() + DISPATCH_BACKOFF

@@ -7,6 +7,7 @@ is part of its behaviour, as is every row it writes.
 import random
 import re
 from collections import Counter
+from typing import Any
 
 import psycopg
 import pytest
@@ -231,12 +232,14 @@ def test_a_session_read_with_a_free_seat_that_filled_meanwhile_queues(
     assert not [a for a in mail.attachments if a.get("draw") in ("calendar", "qr_png")]
 
 
-def _prepared_statements() -> list[tuple[str, str]]:
+def _prepared_statements(*, with_types: bool = False) -> list[tuple[Any, ...]]:
     if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
         pytest.skip("prepared statements are off (DATABASE_PREPARED_STATEMENTS=false)")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
-        return list(cursor.fetchall())
+        cursor.execute(
+            "SELECT name, statement, parameter_types::text[] FROM pg_prepared_statements"
+        )
+        return [row if with_types else row[:2] for row in cursor.fetchall()]
 
 
 def test_the_registration_requests_own_statements_stay_planned(
@@ -255,15 +258,11 @@ def test_the_registration_requests_own_statements_stay_planned(
         assert response.status_code == 201, response.content
 
     prepared = [statement for _, statement in _prepared_statements()]
-    for fragment in (
-        f'FROM "{Session._meta.db_table}" s',  # the one read
-        'INSERT INTO "events_attendee"',
-        'SET "seats_taken" = "seats_taken" + 1',
-        'SET "waitlist_last" = "waitlist_last" + 1',
-        'INSERT INTO "events_registration"',
-        'INSERT INTO "notifications_notification"',
-    ):
-        assert [s for s in prepared if fragment in s], fragment
+    assert [s for s in prepared if f'FROM "{Session._meta.db_table}" s' in s]
+    writes = [s for s in prepared if s.startswith("WITH")]
+    assert len(writes) == 2, writes  # the seat's and the place's
+    assert [s for s in writes if 'SET "seats_taken" = "seats_taken" + 1' in s]
+    assert [s for s in writes if 'SET "waitlist_last" = "waitlist_last" + 1' in s]
 
 
 def test_a_generic_plan_of_the_waiting_list_place_can_count_leavers_by_their_index(
@@ -271,19 +270,23 @@ def test_a_generic_plan_of_the_waiting_list_place_can_count_leavers_by_their_ind
 ) -> None:
     """The statuses are in the statement's text: a status passed as a parameter
     would keep a generic plan off the partial index of those who left the list."""
-    session = SessionFactory(capacity=1, waitlist_enabled=True)
-    for n in range(7):
-        services.registration_create(session=session, attendee=person(n))
-    (name,) = [
-        name
-        for name, statement in _prepared_statements()
-        if 'SET "waitlist_last"' in statement
+    first = SessionFactory(capacity=1, waitlist_enabled=True)
+    services.registration_create(session=first, attendee=person("first"))
+    for n in range(6):  # read full each time: the waiting list's one statement
+        session = Session.objects.select_related("event").get(pk=first.pk)
+        made = services.registration_create(session=session, attendee=person(n))
+        assert made.status == "waitlisted"
+    ((name, types),) = [
+        (name, types)
+        for name, statement, types in _prepared_statements(with_types=True)
+        if 'SET "waitlist_last"' in statement and statement.startswith("WITH")
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute(f"EXPLAIN EXECUTE {name}(%s)", [session.pk])
+        # A generic plan does not depend on the values: none will do.
+        cursor.execute(f"EXPLAIN EXECUTE {name}({', '.join(['NULL'] * len(types))})")
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "registration_left_waitlist_idx" in plan, plan
     assert "Seq Scan" not in plan, plan
@@ -423,3 +426,104 @@ def test_one_address_sent_both_ways_at_once_neither_deadlocks_nor_registers_twic
         "registration_waitlisted": 30,
         "manage_link": 30,  # the second of each pair: the link again
     }
+
+
+def _went_at_once(monkeypatch) -> list[bool]:
+    """Records what each one-statement attempt answered."""
+    answered: list[bool] = []
+    at_once = services._registration_write_at_once
+
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        answered.append(at_once(*args, **kwargs))
+        return answered[-1]
+
+    monkeypatch.setattr(services, "_registration_write_at_once", spy)
+    return answered
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["seat", "waiting list"])
+def test_the_one_statement_writes_what_the_steps_write(
+    postgres: None, monkeypatch, full: bool
+) -> None:
+    """Row for row, the one statement and the steps write the same registration,
+    person and outbox row; only ids and moments differ."""
+    from events.models import Attendee
+    from tests.factories import VenueFactory
+
+    made_by = SessionFactory(capacity=1, waitlist_enabled=True, venue=VenueFactory())
+    if full:
+        services.registration_create(session=made_by, attendee=person("first"))
+    # The same ticket code both ways (the field's default, as Django keeps it).
+    code = Registration._meta.get_field("code")
+    monkeypatch.setattr(code, "_get_default", lambda: "PARITY7777", raising=False)
+    session = Session.objects.select_related("event").get(pk=made_by.pk)
+    zhang = services.AttendeeData(
+        full_name="张伟",
+        email="Zhang.Wei@Example.org ",
+        phone="+86 574 8000 0000",
+        organisation="海曙区社工站",
+        language="zh-hans",
+    )
+
+    def written() -> dict[str, Any]:
+        saved = transaction.savepoint()
+        made = services.registration_create(session=session, attendee=zhang)
+        registration = Registration.objects.filter(pk=made.pk).values().get()
+        attendee = Attendee.objects.filter(pk=made.attendee_id).values().get()
+        mail = Notification.objects.filter(about_id=str(made.pk)).values().get()
+        transaction.savepoint_rollback(saved)
+        assert mail["dedupe_key"] == f"{mail['kind']}:{made.pk}"
+        assert registration["attendee_id"] == attendee["id"]
+        for row, moments in (
+            (registration, ["id", "attendee_id", "created_at"]),
+            (attendee, ["id", "created_at", "updated_at"]),
+            (mail, ["id", "about_id", "dedupe_key", "created_at", "send_after"]),
+        ):
+            for name in moments:
+                row.pop(name)
+        for attachment in mail["attachments"]:
+            attachment.get("calendar", {}).pop("stamp", None)
+        return {
+            "registration": registration,
+            "attendee": attendee,
+            "mail": mail,
+            "position": made.waitlist_position,
+        }
+
+    answered = _went_at_once(monkeypatch)
+    at_once = written()
+    assert answered == [True]
+    monkeypatch.setattr(services, "_registration_write_at_once", lambda *a, **k: False)
+    in_steps = written()
+
+    assert at_once == in_steps
+    assert at_once["registration"]["status"] == ("waitlisted" if full else "confirmed")
+    assert at_once["position"] == (1 if full else None)
+    assert at_once["mail"]["context"].get("position") == (1 if full else None)
+
+
+def test_the_one_statement_also_binds_on_the_client_for_a_pooler(
+    postgres: None, monkeypatch
+) -> None:
+    """With prepared statements off (``DATABASE_PREPARED_STATEMENTS=false``), psycopg
+    writes the values into the statement's text: the same rows come of it."""
+    monkeypatch.setitem(
+        connection.settings_dict,
+        "OPTIONS",
+        {**connection.settings_dict["OPTIONS"], "prepare_threshold": None},
+    )
+    answered = _went_at_once(monkeypatch)
+    session = SessionFactory(capacity=1, waitlist_enabled=True)
+    with CaptureQueriesContext(connection) as queries:
+        seated = services.registration_create(session=session, attendee=person("A"))
+    (write,) = [q["sql"] for q in queries.captured_queries if "WITH" in q["sql"]]
+    assert "'pA@example.org'" in write  # composed on the client
+    full = Session.objects.select_related("event").get(pk=session.pk)
+    waiting = services.registration_create(session=full, attendee=person("B"))
+
+    assert answered == [True, True]
+    assert (seated.status, waiting.status) == ("confirmed", "waitlisted")
+    assert (waiting.waitlist_number, waiting.waitlist_position) == (1, 1)
+    mail = Notification.objects.get(dedupe_key=f"registration_waitlisted:{waiting.pk}")
+    assert (mail.about_id, mail.context["position"]) == (str(waiting.pk), 1)
+    assert Registration.objects.get(pk=seated.pk).attendee.email == "pa@example.org"
