@@ -209,7 +209,13 @@ class SessionAdmin(TranslationAdmin, ServiceModelAdmin):  # type: ignore[misc]
     refusal_fields = {CapacityBelowConfirmed: "capacity"}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        counters = ["status", "seats_taken", "waitlist_last", "sequence"]
+        counters = [
+            "status",
+            "seats_taken",
+            "waitlist_last",
+            "waitlist_left",
+            "sequence",
+        ]
         return counters if obj is None else ["event", *counters]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:

@@ -278,7 +278,15 @@ class Session(models.Model):
     )
     # The last waiting-list ticket handed out; each waitlisted registration keeps its
     # own number, so that the list is ordered by arrival without renumbering.
-    waitlist_last = models.PositiveIntegerField(default=0, editable=False)
+    waitlist_last = models.PositiveIntegerField(
+        _("waiting-list numbers given"), default=0, editable=False
+    )
+    # How many of those numbers have left the list (promoted, cancelled, erased),
+    # counted under the row lock like the number: a new place is the number less
+    # those, read from the row a registration has locked (events.services).
+    waitlist_left = models.PositiveIntegerField(
+        _("left the waiting list"), default=0, editable=False
+    )
     waitlist_enabled = models.BooleanField(_("waiting list"), default=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
@@ -300,6 +308,10 @@ class Session(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(waitlist_left__lte=F("waitlist_last")),
+                name="session_waitlist_left_within_numbers",
             ),
         ]
         indexes = [models.Index(fields=["event", "starts_at"])]
@@ -435,16 +447,8 @@ class Registration(models.Model):
         ]
         indexes = [
             # (The waiting list in order is read through the unique constraint's
-            # index on (session, waitlist_number) of waitlisted rows.)
-            # Those who left a waiting list (promoted, cancelled): a new place's
-            # position is its number minus those ahead of it who left
-            # (services._waitlist_place_take), read here without touching the
-            # ones still waiting.
-            models.Index(
-                fields=["session", "waitlist_number"],
-                condition=Q(waitlist_number__isnull=False) & ~Q(status="waitlisted"),
-                name="registration_left_waitlist_idx",
-            ),
+            # index on (session, waitlist_number) of waitlisted rows; those who left
+            # it are counted on the session row, Session.waitlist_left.)
             models.Index(fields=["session", "status"]),
             models.Index(fields=["event", "status"], name="registration_event_idx"),
         ]

@@ -334,7 +334,12 @@ def _registration_insert_in_steps(
         current = (
             Session.objects.select_for_update()
             .values(
-                "status", "capacity", "seats_taken", "waitlist_enabled", "waitlist_last"
+                "status",
+                "capacity",
+                "seats_taken",
+                "waitlist_enabled",
+                "waitlist_last",
+                "waitlist_left",
             )
             .get(pk=session.pk)
         )
@@ -350,6 +355,7 @@ def _registration_insert_in_steps(
         else:
             # The row is locked: the next number is ours.
             waitlist_number = current["waitlist_last"] + 1
+            registration.waitlist_position = waitlist_number - current["waitlist_left"]
             Session.objects.filter(pk=session.pk).update(
                 waitlist_last=F("waitlist_last") + 1
             )
@@ -523,29 +529,19 @@ def _waitlist_place_sql() -> str:
     the row lock, so a seat freed meanwhile gives no row (and the caller decides
     under the lock), never a waiting-list place beside a free seat.
 
-    The place is the number less those ahead who left the list (promoted or
-    cancelled), counted by an index of leavers only: numbers are given under the
-    session's row lock, one more each time, and go back with a transaction that
-    rolls back; registrations are never deleted (a session's go with it). So the
-    numbers 1..n are all there, and every one below ours is committed by the time
-    we hold the lock. Counting those still waiting instead read the whole list,
-    inside the window in which every registration of the session queues.
+    The place is the number less those who left the list (promoted, cancelled or
+    erased), all of them ahead of a new number. Both counts are the session row's,
+    kept under its lock, so they are read as the row is once locked: someone ahead
+    who left while this registration waited for the lock is counted gone. (Counting
+    leavers among the registrations read them as they were when the statement began.)
     """
     session_table = connection.ops.quote_name(Session._meta.db_table)
-    registration_table = connection.ops.quote_name(Registration._meta.db_table)
-    # The statuses are written into the statement: prepared (config.prepared), a
-    # generic plan could not use the partial index of leavers for a parameter.
     return (
-        f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the models' own tables and constants
+        f'UPDATE {session_table} SET "waitlist_last" = "waitlist_last" + 1 '  # noqa: S608 - the model's own table and constants
         f'WHERE "id" = %s AND "status" = {sql_text(Session.Status.SCHEDULED)} '
         'AND "waitlist_enabled" '
         'AND "capacity" IS NOT NULL AND "seats_taken" >= "capacity" '
-        'RETURNING "waitlist_last", "waitlist_last" - ('
-        f"SELECT COUNT(*) FROM {registration_table} left_list "
-        f'WHERE left_list."session_id" = {session_table}."id" '
-        f'AND left_list."waitlist_number" < {session_table}."waitlist_last" '
-        'AND left_list."waitlist_number" IS NOT NULL '
-        f'AND NOT (left_list."status" = {sql_text(Registration.Status.WAITLISTED)})) '
+        'RETURNING "waitlist_last", "waitlist_last" - "waitlist_left" '
         'AS "waitlist_position"'
     )
 
@@ -655,6 +651,9 @@ def _registration_cancel(registration: Registration) -> Registration:
             registration.status == Registration.Status.CONFIRMED
             and not registration.reserved
         )
+        if registration.status == Registration.Status.WAITLISTED:
+            session.waitlist_left += 1
+            session.save(update_fields=["waitlist_left"])
         registration.status = Registration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at"])
@@ -691,7 +690,8 @@ def _waitlist_promote(session: Session) -> list[Registration]:
         registration.promoted_at = now
     Registration.objects.bulk_update(promoted, ["status", "promoted_at"])
     session.seats_taken += len(promoted)
-    session.save(update_fields=["seats_taken"])
+    session.waitlist_left += len(promoted)
+    session.save(update_fields=["seats_taken", "waitlist_left"])
     for registration in promoted:
         registration.session = session
     registration_notices_queue(kind="registration_promoted", registrations=promoted)
@@ -1198,6 +1198,8 @@ def _session_cancel_locked(locked: Session) -> list[Registration]:
     )
     now = timezone.now()
     for registration in registrations:
+        if registration.status == Registration.Status.WAITLISTED:
+            locked.waitlist_left += 1
         registration.status = Registration.Status.CANCELLED
         registration.cancelled_at = now
         registration.session = locked
@@ -1205,7 +1207,7 @@ def _session_cancel_locked(locked: Session) -> list[Registration]:
     locked.status = Session.Status.CANCELLED
     locked.seats_taken = 0
     locked.sequence += 1
-    locked.save(update_fields=["status", "seats_taken", "sequence"])
+    locked.save(update_fields=["status", "seats_taken", "waitlist_left", "sequence"])
     reminders_cancel([r.pk for r in registrations])
     return registrations
 
@@ -1326,21 +1328,32 @@ def person_erase(*, event: Event, email: str, actor: Any) -> PersonalDataErasure
     holds nothing (erasing twice erases once).
     """
     address = email.strip().lower()
-    registrations = list(
-        Registration.objects.select_for_update()
-        .filter(event=event, erased_at__isnull=True)
+    theirs = (
+        Registration.objects.filter(event=event, erased_at__isnull=True)
         .filter(Q(email__iexact=address) | Q(attendee__email=address))
         .order_by("pk")
     )
+    # Session rows first, then registrations, as every writer locks them: a place
+    # given up counts on its session's row (the places behind close up).
+    list(
+        Session.objects.select_for_update()
+        .filter(pk__in=theirs.values("session_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    registrations = list(theirs.select_for_update(of=("self",)))
     if not address or not registrations:
         return None
     now = timezone.now()
     for registration in registrations:
         if registration.status == Registration.Status.WAITLISTED:
-            # No seat is held, so no counter moves; the positions behind close up.
+            # No seat is held, so only the count of those who left moves.
             registration.status = Registration.Status.CANCELLED
             registration.cancelled_at = now
             registration.save(update_fields=["status", "cancelled_at"])
+            Session.objects.filter(pk=registration.session_id).update(
+                waitlist_left=F("waitlist_left") + 1
+            )
     label, cancelled = _person_anonymise(
         event=event, registrations=registrations, now=now
     )
