@@ -651,9 +651,7 @@ def _registration_cancel(registration: Registration) -> Registration:
             registration.status == Registration.Status.CONFIRMED
             and not registration.reserved
         )
-        if registration.status == Registration.Status.WAITLISTED:
-            session.waitlist_left += 1
-            session.save(update_fields=["waitlist_left"])
+        was_waiting = registration.status == Registration.Status.WAITLISTED
         registration.status = Registration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at"])
@@ -661,6 +659,9 @@ def _registration_cancel(registration: Registration) -> Registration:
             kind="registration_cancelled", registration=registration
         )
         reminders_cancel([registration.pk])
+        if was_waiting:
+            session.waitlist_left += 1
+            session.save(update_fields=["waitlist_left"])
         if was_confirmed:
             session.seats_taken -= 1
             session.save(update_fields=["seats_taken"])
@@ -1328,21 +1329,35 @@ def person_erase(*, event: Event, email: str, actor: Any) -> PersonalDataErasure
     holds nothing (erasing twice erases once).
     """
     address = email.strip().lower()
-    theirs = (
+    if not address:
+        return None
+    found = list(
         Registration.objects.filter(event=event, erased_at__isnull=True)
         .filter(Q(email__iexact=address) | Q(attendee__email=address))
-        .order_by("pk")
+        .values_list("pk", "session_id", "status")
     )
     # Session rows first, then registrations, as every writer locks them: a place
-    # given up counts on its session's row (the places behind close up).
-    list(
+    # given up counts on its session's row (the places behind close up), so the
+    # sessions of the person's places are locked. Nothing goes back onto a list, so
+    # every place found under the lock was one as they were found; a registration
+    # made since is not this erasure's.
+    waiting_in = {
+        session
+        for _, session, status in found
+        if status == Registration.Status.WAITLISTED
+    }
+    list(  # evaluated, every row: the lock
         Session.objects.select_for_update()
-        .filter(pk__in=theirs.values("session_id"))
+        .filter(pk__in=waiting_in)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    registrations = list(theirs.select_for_update(of=("self",)))
-    if not address or not registrations:
+    registrations = list(
+        Registration.objects.select_for_update(of=("self",))
+        .filter(pk__in=[pk for pk, _, _ in found], erased_at__isnull=True)
+        .order_by("pk")
+    )
+    if not registrations:
         return None
     now = timezone.now()
     for registration in registrations:

@@ -672,3 +672,64 @@ def test_the_migration_counts_those_who_already_left(
     session.refresh_from_db()
     other.refresh_from_db()
     assert (session.waitlist_left, other.waitlist_left) == (2, 0)
+
+
+def test_an_erasure_leaves_a_registration_made_while_it_runs_for_later(
+    postgres_transactional: None, monkeypatch
+) -> None:
+    """Erasure locks the sessions of the person's places before their registrations,
+    as every writer does; a registration the person makes between the two (its own
+    session unlocked) is not this erasure's: locking it there and its session after
+    could deadlock with a cancellation on that session."""
+    import threading
+
+    first = SessionFactory(capacity=1, waitlist_enabled=True)
+    second = SessionFactory(event=first.event, capacity=1, waitlist_enabled=True)
+    for session in (first, second):
+        services.registration_create(session=session, attendee=person("seated"))
+    waiting = services.registration_create(
+        session=Session.objects.select_related("event").get(pk=first.pk),
+        attendee=person("li"),
+    )
+    assert waiting.status == "waitlisted"
+    made: list[Registration] = []
+    lock = Session.objects.select_for_update
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        def register() -> None:
+            try:
+                made.append(
+                    services.registration_create(
+                        session=Session.objects.select_related("event").get(
+                            pk=second.pk
+                        ),
+                        attendee=person("li"),
+                    )
+                )
+            finally:
+                connection.close()
+
+        if not made:
+            thread = threading.Thread(target=register)
+            thread.start()
+            thread.join(30)
+        return lock(*args, **kwargs)
+
+    monkeypatch.setattr(Session.objects, "select_for_update", meanwhile)
+    erasure = services.person_erase(
+        event=first.event, email="pli@example.org", actor=None
+    )
+
+    assert erasure is not None and erasure.registrations == 1
+    (later,) = made
+    later = Registration.objects.get(pk=later.pk)
+    assert (later.status, later.erased_at, later.email) == (
+        "waitlisted",
+        None,
+        "pli@example.org",
+    )
+    erased = Registration.objects.get(pk=waiting.pk)
+    assert erased.status == "cancelled" and erased.erased_at is not None
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.waitlist_left, second.waitlist_left) == (1, 0)
