@@ -433,3 +433,30 @@ def test_a_ticket_and_its_cancel_page_close_up_the_chinese_zone_name(
         assert re.search(r"\d \(China Standard Time\)", en), path
     registration.refresh_from_db()
     assert registration.status == "confirmed"  # asked, not cancelled
+
+
+def test_the_manage_page_tells_a_waiting_person_what_cancelling_does(client) -> None:
+    """A place on the list is not a seat: cancelling leaves the list and those
+    behind move up; only a seat is given to someone on the list."""
+    session = SessionFactory(capacity=1, waitlist_enabled=True)
+    seated, waiting = (
+        services.registration_create(
+            session=Session.objects.select_related("event").get(pk=session.pk),
+            attendee=services.AttendeeData(full_name=name, email=f"{n}@example.org"),
+        )
+        for n, name in enumerate(("王芳", "张伟"))
+    )
+    assert (seated.status, waiting.status) == ("confirmed", "waitlisted")
+
+    def page(registration, language: str) -> str:
+        return client.get(
+            f"/r/{registration.code}/?token={registration.token}",
+            HTTP_ACCEPT_LANGUAGE=language,
+        ).content.decode()
+
+    assert "退出候补名单" in page(waiting, "zh-CN")
+    assert "把名额留给候补的人" not in page(waiting, "zh-CN")
+    assert "leave the waiting list" in page(waiting, "en")
+    assert "gets your seat" not in page(waiting, "en")
+    assert "把名额留给候补的人" in page(seated, "zh-CN")
+    assert "gets your seat" in page(seated, "en")

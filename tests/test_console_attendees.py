@@ -521,3 +521,19 @@ def test_organiser_cancels_a_registration_from_the_attendee_page(
     head.refresh_from_db()
     assert target.status == Registration.Status.CANCELLED
     assert head.status == Registration.Status.CONFIRMED
+
+
+def test_the_person_pages_mail_table_names_kinds_of_email_in_chinese(
+    signed_in, event, talk
+):
+    """The column lists kinds of email (候补登记), not addresses: 邮件类型, as on the
+    mail page, while the address above it stays 电子邮箱."""
+    person = register(talk, "张伟", "zhang@example.org")
+
+    body = signed_in.get(
+        url("attendee_detail", event, code=person.code), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
+
+    assert '<th scope="col">邮件类型</th>' in body
+    assert 'data-label="邮件类型"' in body
+    assert "<dt>电子邮箱</dt>" in body
