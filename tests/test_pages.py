@@ -214,3 +214,21 @@ def test_the_form_says_when_its_link_names_a_cancelled_session(client) -> None:
     ).content.decode()
     assert "The session of your link is cancelled" in page
     assert "Busy talk (full: you join the waiting list)" in page
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_one(
+    client, session
+) -> None:
+    """Without a named icon every browser asks for /favicon.ico, a 404 in every
+    page's console."""
+    from django.contrib.staticfiles import finders
+
+    body = client.get("/").content.decode()
+    (href,) = re.findall(
+        r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', body
+    )
+    assert href.endswith("favicon.svg")
+    icon = finders.find("favicon.svg")
+    assert icon
+    with open(icon, encoding="utf-8") as svg:
+        assert svg.read().startswith("<svg")
