@@ -94,18 +94,32 @@ class RowInsert:
             )
         return statement
 
+    def _head(self, qn: Any) -> str:
+        columns = ", ".join(qn(str(f.column)) for f in self.fields)
+        return f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "
+
+    def _values(
+        self, row: Sequence[Any], connection: Any, expressions: Mapping[str, str]
+    ) -> list[Any]:
+        """A row's values as the fields prepare them, but for those of fields whose
+        expression takes none."""
+        return [
+            value if type(value) in plain else field.get_db_prep_save(value, connection)
+            for field, plain, value in zip(
+                self.fields, self._as_they_are, row, strict=True
+            )
+            if "%s" in expressions.get(field.name, "%s")
+        ]
+
     def _sql(self, alias: str, rows: int) -> str:
         statement = self._statements.get((alias, rows))
         if statement is not None:
             return statement
         qn = connections[alias].ops.quote_name
-        columns = ", ".join(qn(str(f.column)) for f in self.fields)
         row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
         statement = (
-            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns
-            f"VALUES {', '.join([row] * rows)}"
+            self._head(qn) + f"VALUES {', '.join([row] * rows)}" + self._tail(qn)
         )
-        statement += self._tail(qn)
         self._statements[(alias, rows)] = statement
         return statement
 
@@ -128,12 +142,9 @@ class RowInsert:
         if any(e.count("%s") > 1 for e in expressions.values()):
             raise ValueError("an expression takes its field's value once at most")
         qn = connections[alias].ops.quote_name
-        columns = ", ".join(qn(str(f.column)) for f in self.fields)
         values = ", ".join(expressions.get(f.name, "%s") for f in self.fields)
-        return (
-            f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own table and columns, the caller's SQL
-            f"SELECT {values} FROM {source}" + self._tail(qn)
-        )
+        select = f"SELECT {values} FROM {source}"  # noqa: S608 - the caller's SQL, from the models' own tables
+        return self._head(qn) + select + self._tail(qn)
 
     def select_params(
         self,
@@ -146,13 +157,7 @@ class RowInsert:
         the order of ``fields`` (those of fields whose expression takes none are
         left out)."""
         connection = connections[using or self.model._default_manager.db]
-        return [
-            value if type(value) in plain else field.get_db_prep_save(value, connection)
-            for field, plain, value in zip(
-                self.fields, self._as_they_are, row, strict=True
-            )
-            if "%s" in expressions.get(field.name, "%s")
-        ]
+        return self._values(row, connection, expressions)
 
     def execute(
         self, rows: Sequence[Sequence[Any]], *, using: str | None = None
@@ -164,14 +169,7 @@ class RowInsert:
         connection = connections[alias]
         params: list[Any] = []
         for row in rows:
-            params.extend(
-                value
-                if type(value) in plain
-                else field.get_db_prep_save(value, connection)
-                for field, plain, value in zip(
-                    self.fields, self._as_they_are, row, strict=True
-                )
-            )
+            params.extend(self._values(row, connection, {}))
         with prepared_cursor(connection) as cursor:
             cursor.execute(self._sql(alias, len(rows)), params)
             return [tuple(r) for r in cursor.fetchall()] if self.returning else []

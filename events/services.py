@@ -9,6 +9,7 @@ the person's and registration rows, always in that order.
 """
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Iterable
@@ -146,21 +147,23 @@ _ATTENDEE_UPSERT = RowInsert(
 
 def _attendee_upsert(attendee: AttendeeData, now: dt.datetime | None = None) -> int:
     """The id of the person with this address, added or brought up to date."""
-    now = now or timezone.now()
     ((attendee_id,),) = _ATTENDEE_UPSERT.execute(
-        [
-            [
-                attendee.email.strip().lower(),
-                attendee.full_name,
-                attendee.phone,
-                attendee.organisation,
-                attendee.language,
-                now,
-                now,
-            ]
-        ]
+        [_attendee_row(attendee, now or timezone.now())]
     )
     return int(attendee_id)
+
+
+def _attendee_row(attendee: AttendeeData, now: dt.datetime) -> list[Any]:
+    """The values of ``_ATTENDEE_UPSERT`` for this person."""
+    return [
+        attendee.email.strip().lower(),
+        attendee.full_name,
+        attendee.phone,
+        attendee.organisation,
+        attendee.language,
+        now,
+        now,
+    ]
 
 
 # Every column a registration has, but its id (tests.test_registration_insert).
@@ -197,6 +200,11 @@ def _registration_row_insert(registration: Registration, now: dt.datetime) -> No
     registration.created_at = now
     values = _registration_values(registration)
     ((registration.pk,),) = _REGISTRATION_INSERT.execute([values])
+    _as_saved(registration)
+
+
+def _as_saved(registration: Registration) -> None:
+    """Marks a registration written by hand as the ORM marks one it saved."""
     registration._state.adding = False
     registration._state.db = Registration.objects.db
 
@@ -400,13 +408,14 @@ _AT_ONCE_OUTBOX_WAITLISTED = {
     **_AT_ONCE_OUTBOX,
     "context": '%s || jsonb_build_object(\'position\', "taken"."waitlist_position")',
 }
-_at_once_statements: dict[bool, str] = {}
 
 
+def _at_once_outbox(seat: bool) -> dict[str, str]:
+    return _AT_ONCE_OUTBOX if seat else _AT_ONCE_OUTBOX_WAITLISTED
+
+
+@functools.cache
 def _at_once_sql(seat: bool) -> str:
-    statement = _at_once_statements.get(seat)
-    if statement is not None:
-        return statement
     alias = Registration.objects.db
     taken = (
         _seat_sql() + ' RETURNING NULL::integer AS "waitlist_last", '
@@ -419,18 +428,14 @@ def _at_once_sql(seat: bool) -> str:
         alias, source='"taken", "person"', expressions=_AT_ONCE_REGISTRATION
     )
     outbox = NOTIFICATION_INSERT.select_sql(
-        alias,
-        source='"registration", "taken"',
-        expressions=_AT_ONCE_OUTBOX if seat else _AT_ONCE_OUTBOX_WAITLISTED,
+        alias, source='"registration", "taken"', expressions=_at_once_outbox(seat)
     )
-    statement = (
+    return (
         f'WITH "taken" AS ({taken}), "person" AS ({person}), '  # noqa: S608 - written from the models' own tables and columns
         f'"registration" AS ({registration}), "outbox" AS ({outbox}) '
         'SELECT "registration"."id", "person"."id", "taken"."waitlist_last", '
         '"taken"."waitlist_position" FROM "registration", "person", "taken"'
     )
-    _at_once_statements[seat] = statement
-    return statement
 
 
 def _registration_write_at_once(
@@ -458,23 +463,14 @@ def _registration_write_at_once(
         attachments=ticket if seat else None,
     )
     (outbox_row,) = outbox_rows([email], now=timezone.now())
-    values = _registration_values(registration)
-    person = [
-        attendee.email.strip().lower(),
-        attendee.full_name,
-        attendee.phone,
-        attendee.organisation,
-        attendee.language,
-        now,
-        now,
-    ]
     params = [
         registration.session_id,
-        *_ATTENDEE_UPSERT.select_params(person, expressions={}),
-        *_REGISTRATION_INSERT.select_params(values, expressions=_AT_ONCE_REGISTRATION),
+        *_ATTENDEE_UPSERT.select_params(_attendee_row(attendee, now), expressions={}),
+        *_REGISTRATION_INSERT.select_params(
+            _registration_values(registration), expressions=_AT_ONCE_REGISTRATION
+        ),
         *NOTIFICATION_INSERT.select_params(
-            outbox_row,
-            expressions=_AT_ONCE_OUTBOX if seat else _AT_ONCE_OUTBOX_WAITLISTED,
+            outbox_row, expressions=_at_once_outbox(seat)
         ),
     ]
     # Inside a caller's transaction, a savepoint: a refused address (the unique
@@ -491,8 +487,7 @@ def _registration_write_at_once(
         registration.waitlist_number,
         registration.waitlist_position,
     ) = row
-    registration._state.adding = False
-    registration._state.db = Registration.objects.db
+    _as_saved(registration)
     dispatch_after_commit()
     return True
 
